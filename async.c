@@ -1,0 +1,1352 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * async.c - the loop, tasks, timers, futures, gather, cancellation.
+ *
+ * How a task runs. A task points at its innermost frame. The loop calls that
+ * frame's function; the body jumps to its resume point and evaluates the
+ * awaited operation again. An operation either completes (returns a result)
+ * or registers the task somewhere (a wait list, the timer heap, the ready
+ * FIFO) and returns ASYNC_WAIT. Whoever later wakes the task stores a wake
+ * value in it, sets TF_WOKEN and appends it to the ready FIFO; when it runs,
+ * the re-evaluated operation sees TF_WOKEN and returns that value.
+ *
+ * Awaiting a child coroutine pushes its frame and returns ASYNC_WAIT; the
+ * loop then runs the child at once, and when it finishes pops back to the
+ * parent with the child's result as wake value. So resuming costs the same
+ * at any depth, and the C stack never grows with it.
+ *
+ * Cancellation is a request (TF_CANCEL) until it can be delivered: a task
+ * suspended in a wait list or the heap is detached at once and woken with
+ * ASYNC_ECANCELED; otherwise the next operation that would suspend returns
+ * ASYNC_ECANCELED instead. Nothing is delivered while a cleanup section of
+ * the task's frame chain runs ("shielded"); the request is remembered.
+ */
+#include "async.h"
+
+/* task flags */
+#define TF_WOKEN 0x01u  /* async__resumed by a wake: u.run.value holds the value */
+#define TF_CANCEL 0x02u /* cancellation requested, not yet delivered */
+#define TF_BADARG 0x04u /* wait_for is unwinding an operation it refused */
+
+/* timer kinds, in bit 0 of the sequence number */
+#define TIMER_TASK 0u
+#define TIMER_TIMEOUT 1u
+#define NO_SLOT UINT32_MAX
+
+/* timeout states */
+enum { TO_IDLE, TO_ARMED, TO_FIRED };
+
+/* gather states */
+enum { G_ZERO, G_READY, G_WAITING, G_DONE };
+#define G_CANCELLED 0x80u
+
+#define CONTAINER(ptr, type, member)                                          \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+void (*async_debug_hook)(int code, const char *what);
+
+#if ASYNC_CONFIG_DEBUG
+int async__misuse(int code, const char *what)
+{
+    if (async_debug_hook)
+        async_debug_hook(code, what);
+    return code;
+}
+#endif
+#define misuse ASYNC__MISUSE
+
+/* ---------------------------------------------------------------- errors */
+
+#define ERROR_NAME(name, value, text) case value: return "ASYNC_" #name;
+#define ERROR_TEXT(name, value, text) case value: return text;
+
+const char *async_strerror_name(int code)
+{
+    if (code >= 0)
+        return "ASYNC_OK";
+    switch (code) {
+        ASYNC_ERRORS(ERROR_NAME)
+    default:
+        return "ASYNC_E?";
+    }
+}
+
+const char *async_strerror(int code)
+{
+    if (code >= 0)
+        return "success";
+    switch (code) {
+        ASYNC_ERRORS(ERROR_TEXT)
+    default:
+        return "unknown error";
+    }
+}
+
+void *async__copy(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    while (n--)
+        *d++ = *s++;
+    return dst;
+}
+
+/* ------------------------------------------------------------ wait lists */
+/* A wait list is a ring of waiters reached through a head pointer; the
+ * head is the oldest waiter, so popping it serves waiters FIFO. */
+
+static void wl_push(async_waiter_t **list, async_waiter_t *w)
+{
+    async_waiter_t *head = *list;
+    if (!head) {
+        w->next = w->prev = w;
+        *list = w;
+    } else {
+        w->next = head;
+        w->prev = head->prev;
+        head->prev->next = w;
+        head->prev = w;
+    }
+}
+
+static void wl_remove(async_waiter_t **list, async_waiter_t *w)
+{
+    if (w->next == w) {
+        *list = NULL;
+    } else {
+        w->prev->next = w->next;
+        w->next->prev = w->prev;
+        if (*list == w)
+            *list = w->next;
+    }
+}
+
+static async_task_t *task_of_waiter(async_waiter_t *w)
+{
+    return CONTAINER(w, async_task_t, u.wait);
+}
+
+/* ------------------------------------------------------------ ready FIFO */
+
+static void ready_push(async_loop_t *loop, async_task_t *t)
+{
+    t->u.run.next = NULL;
+    if (loop->ready_tail)
+        loop->ready_tail->u.run.next = t;
+    else
+        loop->ready = t;
+    loop->ready_tail = t;
+}
+
+/* Make t ready with a wake value. t must be detached from any list. */
+static void wake(async_loop_t *loop, async_task_t *t, int value)
+{
+    t->state = ASYNC_TASK_READY;
+    t->flags |= TF_WOKEN;
+    ready_push(loop, t);
+    t->u.run.value = value;
+}
+
+/* Register t in a wait list; returns ASYNC_WAIT for the operation. */
+int async__wait_on(async_task_t *t, async_waiter_t **list, uint8_t state)
+{
+    t->u.wait.list = list;
+    wl_push(list, &t->u.wait);
+    t->state = state;
+    return ASYNC_WAIT;
+}
+
+/* Wake the oldest waiter of a list with value; returns it or NULL. */
+async_task_t *async__wake_first(async_loop_t *loop, async_waiter_t **list,
+                                int value)
+{
+    async_waiter_t *w = *list;
+    async_task_t *t;
+    if (!w)
+        return NULL;
+    wl_remove(list, w);
+    t = task_of_waiter(w);
+    wake(loop, t, value);
+    return t;
+}
+
+void async__wake_all(async_loop_t *loop, async_waiter_t **list, int value)
+{
+    while (async__wake_first(loop, list, value))
+        ;
+}
+
+/* ----------------------------------------------------------- timer heap */
+/* A binary min-heap of timer pointers in caller storage, ordered by
+ * (deadline, start sequence); each timer knows its slot so that removal
+ * is O(log n). Inserting at random deadlines climbs about two levels on
+ * average. */
+
+static int tick_before(async_tick_t a, async_tick_t b)
+{
+    return (async_tick_t)(a - b) > (ASYNC_FOREVER >> 1);
+}
+
+static int timer_before(const async_timer_t *a, const async_timer_t *b)
+{
+    if (a->deadline != b->deadline)
+        return tick_before(a->deadline, b->deadline);
+    return (uint32_t)(a->seq - b->seq) > 0x7FFFFFFFu;
+}
+
+static void heap_up(async_timer_t **h, uint32_t i, async_timer_t *n)
+{
+    while (i > 0) {
+        uint32_t p = (i - 1) / 2;
+        if (!timer_before(n, h[p]))
+            break;
+        h[i] = h[p];
+        h[i]->slot = i;
+        i = p;
+    }
+    h[i] = n;
+    n->slot = i;
+}
+
+static void heap_down(async_timer_t **h, uint32_t len, uint32_t i,
+                      async_timer_t *n)
+{
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= len)
+            break;
+        if (c + 1 < len && timer_before(h[c + 1], h[c]))
+            c++;
+        if (!timer_before(h[c], n))
+            break;
+        h[i] = h[c];
+        h[i]->slot = i;
+        i = c;
+    }
+    h[i] = n;
+    n->slot = i;
+}
+
+/* Arm n to fire `ticks` after the current turn's tick. */
+static int timer_start(async_loop_t *loop, async_timer_t *n,
+                       async_tick_t ticks, uint32_t kind)
+{
+    if (loop->heap_len == loop->heap_cap)
+        return misuse(ASYNC_ENOSPC, "timer heap is full: give the loop more");
+    n->deadline = (async_tick_t)(loop->now + ticks);
+    loop->seq += 2;
+    n->seq = loop->seq | kind;
+    heap_up(loop->heap, loop->heap_len++, n);
+    return 0;
+}
+
+static void timer_stop(async_loop_t *loop, async_timer_t *n)
+{
+    uint32_t i = n->slot;
+    async_timer_t *last;
+    if (i == NO_SLOT)
+        return;
+    n->slot = NO_SLOT;
+    last = loop->heap[--loop->heap_len];
+    if (last == n)
+        return;
+    if (i > 0 && timer_before(last, loop->heap[(i - 1) / 2]))
+        heap_up(loop->heap, i, last);
+    else
+        heap_down(loop->heap, loop->heap_len, i, last);
+}
+
+/* ------------------------------------------------------------- tasks */
+
+static async_task_t *task_of_link(async_link_t *l)
+{
+    return CONTAINER(l, async_task_t, all);
+}
+
+/* True while a cleanup section of t's frame chain runs. O(depth), and
+ * only asked when a cancellation is pending. */
+static int shielded(const async_task_t *t)
+{
+    const async_frame_t *f;
+    for (f = t->inner; f; f = f->parent)
+        if (f->flags & ASYNC__FRAME_CLEANUP)
+            return 1;
+    return 0;
+}
+
+/* Deliver a pending cancellation now, if it may be delivered. */
+int async__cancel_due(async_task_t *t)
+{
+    if (!(t->flags & TF_CANCEL) || shielded(t))
+        return 0;
+    t->flags &= (uint8_t)~TF_CANCEL;
+    return 1;
+}
+
+/* An operation async__resumed after a wake: the wake value, or ASYNC_ECANCELED
+ * when a cancellation arrived after the wake but before the task ran. */
+int async__resumed(async_task_t *t)
+{
+    t->flags &= (uint8_t)~TF_WOKEN;
+    if (async__cancel_due(t))
+        return ASYNC_ECANCELED;
+    return t->u.run.value;
+}
+
+static void gather_child_done(async_loop_t *loop, async_gather_slot_t *s,
+                              int result);
+static void gather_cancel(async_loop_t *loop, async_gather_t *g);
+
+static void finish(async_loop_t *loop, async_task_t *t, int result)
+{
+    async_waiter_t *w;
+    if ((t->flags & TF_CANCEL) && result >= 0)
+        result = ASYNC_ECANCELED; /* cancelled right before it ended */
+    t->state = ASYNC_TASK_DONE;
+    t->flags = 0;
+    t->u.run.value = result;
+    t->all.prev->next = t->all.next;
+    t->all.next->prev = t->all.prev;
+    t->all.next = t->all.prev = NULL;
+    loop->live--;
+    while ((w = t->waiters) != NULL) {
+        wl_remove(&t->waiters, w);
+        if (w->list)
+            wake(loop, task_of_waiter(w), result);
+        else
+            gather_child_done(loop, CONTAINER(w, async_gather_slot_t, link),
+                              result);
+    }
+}
+
+/* Resume t: run its innermost frame, descending into children it starts
+ * and returning to parents as frames finish, until it suspends or ends.
+ * This is the hot path. */
+static void run_task(async_loop_t *loop, async_task_t *t)
+{
+    async_frame_t *f = t->inner;
+    int rc;
+
+    if (t->state == ASYNC_TASK_PENDING && (t->flags & TF_CANCEL)) {
+        finish(loop, t, ASYNC_ECANCELED); /* never started: no cleanup */
+        return;
+    }
+    t->state = ASYNC_TASK_RUNNING;
+    loop->current = t;
+    for (;;) {
+        rc = f->fn(loop, f);
+        if (rc == ASYNC_WAIT) {
+            if (t->inner == f)
+                break;
+            f = t->inner; /* a child was pushed: run it now */
+            continue;
+        }
+        f = f->parent;
+        if (!f) {
+            finish(loop, t, rc);
+            break;
+        }
+        t->inner = f;
+        t->u.run.value = rc;
+        t->flags |= TF_WOKEN;
+    }
+    loop->current = NULL;
+}
+
+static void frame_start(async_frame_t *f, async_fn *fn, async_frame_t *parent)
+{
+    f->fn = fn;
+    f->parent = parent;
+    f->result = 0;
+    f->lc = 0;
+    f->flags = 0;
+#if ASYNC_CONFIG_DEBUG
+    f->file = NULL;
+    f->line = 0;
+#endif
+}
+
+static int frame_busy(const async_frame_t *f)
+{
+    return f->lc != 0 && f->lc != ASYNC__LC_END;
+}
+
+int async_task_create(async_loop_t *loop, async_task_t *t, async_fn *fn,
+                      void *frame)
+{
+    if (!loop || !t || !fn || !frame || !loop->tasks.next)
+        return misuse(ASYNC_EINVAL, "async_task_create: NULL argument or "
+                                    "uninitialised loop");
+    if (t->state != ASYNC_TASK_IDLE && t->state != ASYNC_TASK_DONE)
+        return misuse(ASYNC_EBUSY, "async_task_create: task is still live");
+    if (frame_busy(frame))
+        return misuse(ASYNC_EBUSY, "async_task_create: frame is in use");
+    frame_start(frame, fn, NULL);
+    t->inner = frame;
+    t->waiters = NULL;
+    t->state = ASYNC_TASK_PENDING;
+    t->flags = 0;
+    t->cancels = 0;
+#if ASYNC_CONFIG_DEBUG
+    t->held = 0;
+#endif
+    t->all.next = &loop->tasks;
+    t->all.prev = loop->tasks.prev;
+    loop->tasks.prev->next = &t->all;
+    loop->tasks.prev = &t->all;
+    loop->live++;
+    ready_push(loop, t);
+    return 0;
+}
+
+static int cancel(async_loop_t *loop, async_task_t *t)
+{
+    if (t->cancels < UINT8_MAX)
+        t->cancels++;
+    if (!shielded(t)) {
+        switch (t->state) {
+        case ASYNC_TASK_SLEEPING:
+            timer_stop(loop, &t->u.timer);
+            wake(loop, t, ASYNC_ECANCELED);
+            return 1;
+        case ASYNC_TASK_WAITING:
+            wl_remove(t->u.wait.list, &t->u.wait);
+            wake(loop, t, ASYNC_ECANCELED);
+            return 1;
+        case ASYNC_TASK_AWAITING:
+            /* As asyncio: the awaited task is cancelled instead, and its
+             * outcome decides ours. */
+            cancel(loop, CONTAINER(t->u.wait.list, async_task_t, waiters));
+            return 1;
+        case ASYNC_TASK_GATHERING:
+            gather_cancel(loop, t->u.gather);
+            return 1;
+        default:
+            break;
+        }
+    }
+    t->flags |= TF_CANCEL;
+    return 1;
+}
+
+int async_task_cancel(async_loop_t *loop, async_task_t *t)
+{
+    if (!loop || !t || t->state == ASYNC_TASK_IDLE)
+        return misuse(ASYNC_EINVAL, "async_task_cancel: NULL or never created");
+    if (t->state == ASYNC_TASK_DONE)
+        return 0;
+    return cancel(loop, t);
+}
+
+int async_task_state(const async_task_t *t)
+{
+    return t ? t->state : ASYNC_EINVAL;
+}
+
+int async_task_result(const async_task_t *t)
+{
+    if (!t)
+        return ASYNC_EINVAL;
+    if (t->state != ASYNC_TASK_DONE)
+        return ASYNC_ESTATE;
+    return t->u.run.value;
+}
+
+async_task_t *async_current(const async_loop_t *loop)
+{
+    return loop ? loop->current : NULL;
+}
+
+/* The running task for an awaitable operation, or NULL. */
+static async_task_t *running(async_loop_t *loop)
+{
+    return loop ? loop->current : NULL;
+}
+
+int async_yield(async_loop_t *loop)
+{
+    async_task_t *t = running(loop);
+    if (!t)
+        return misuse(ASYNC_ENOTASK, "async_yield outside a task");
+    if (t->flags & TF_WOKEN)
+        return async__resumed(t);
+    if (async__cancel_due(t))
+        return ASYNC_ECANCELED;
+    wake(loop, t, 0);
+    return ASYNC_WAIT;
+}
+
+int async_sleep(async_loop_t *loop, async_tick_t ticks)
+{
+    async_task_t *t = running(loop);
+    int rc;
+    if (!t)
+        return misuse(ASYNC_ENOTASK, "async_sleep outside a task");
+    if (t->flags & TF_WOKEN)
+        return async__resumed(t);
+    if (ticks > ASYNC_MAX_DELAY && ticks != ASYNC_FOREVER)
+        return misuse(ASYNC_ERANGE, "async_sleep: delay > ASYNC_MAX_DELAY");
+    if (async__cancel_due(t))
+        return ASYNC_ECANCELED;
+    if (ticks == 0) {
+        wake(loop, t, 0);
+        return ASYNC_WAIT;
+    }
+    if (ticks == ASYNC_FOREVER) {
+        t->u.timer.slot = NO_SLOT;
+    } else {
+        rc = timer_start(loop, &t->u.timer, ticks, TIMER_TASK);
+        if (rc < 0)
+            return rc;
+    }
+    t->state = ASYNC_TASK_SLEEPING;
+    return ASYNC_WAIT;
+}
+
+int async_call(async_loop_t *loop, async_fn *fn, void *frame)
+{
+    async_task_t *t = running(loop);
+    if (!t)
+        return misuse(ASYNC_ENOTASK, "async_call outside a task");
+    if (t->flags & TF_WOKEN) {
+        /* The child finished. Nothing suspended between its end and here,
+         * so a pending cancellation waits for the next suspension. */
+        t->flags &= (uint8_t)~TF_WOKEN;
+        return t->u.run.value;
+    }
+    if (!fn || !frame)
+        return misuse(ASYNC_EINVAL, "async_call: NULL function or frame");
+    if (frame_busy(frame) || frame == (void *)t->inner)
+        return misuse(ASYNC_EBUSY, "async_call: child frame is in use");
+    frame_start(frame, fn, t->inner);
+    t->inner = frame;
+    return ASYNC_WAIT;
+}
+
+int async_task_wait(async_loop_t *loop, async_task_t *other)
+{
+    async_task_t *t = running(loop);
+    if (!t)
+        return misuse(ASYNC_ENOTASK, "async_task_wait outside a task");
+    if (t->flags & TF_WOKEN)
+        return async__resumed(t);
+    if (!other || other->state == ASYNC_TASK_IDLE)
+        return misuse(ASYNC_EINVAL, "async_task_wait: NULL or never created");
+    if (other == t)
+        return misuse(ASYNC_ESELF, "async_task_wait: a task awaits itself");
+    if (other->state == ASYNC_TASK_DONE)
+        return other->u.run.value;
+    if (async__cancel_due(t))
+        return ASYNC_ECANCELED;
+    return async__wait_on(t, &other->waiters, ASYNC_TASK_AWAITING);
+}
+
+/* -------------------------------------------------------------- futures */
+
+enum { F_ZERO, F_PENDING, F_DONE };
+
+static void call_later(async_loop_t *loop, async_callback_t *cb)
+{
+    cb->next = NULL;
+    if (loop->calls_tail)
+        loop->calls_tail->next = cb;
+    else
+        loop->calls = cb;
+    loop->calls_tail = cb;
+}
+
+int async_future_init(async_future_t *fut, async_loop_t *loop)
+{
+    if (!fut || !loop)
+        return misuse(ASYNC_EINVAL, "async_future_init: NULL argument");
+    if (fut->state == F_PENDING && (fut->waiters || fut->callbacks))
+        return misuse(ASYNC_EBUSY, "async_future_init: future is awaited");
+    fut->waiters = NULL;
+    fut->callbacks = NULL;
+    fut->loop = loop;
+    fut->result = 0;
+    fut->state = F_PENDING;
+    return 0;
+}
+
+int async_future_set(async_future_t *fut, int result)
+{
+    async_callback_t *cb;
+    if (!fut || fut->state == F_ZERO || result == ASYNC_WAIT)
+        return misuse(ASYNC_EINVAL, "async_future_set: not initialised");
+    if (fut->state == F_DONE)
+        return misuse(ASYNC_ESTATE, "async_future_set: already done");
+    fut->result = result;
+    fut->state = F_DONE;
+    async__wake_all(fut->loop, &fut->waiters, result);
+    while ((cb = fut->callbacks) != NULL) {
+        fut->callbacks = cb->next;
+        call_later(fut->loop, cb);
+    }
+    return 0;
+}
+
+int async_future_cancel(async_future_t *fut)
+{
+    if (!fut || fut->state == F_ZERO)
+        return misuse(ASYNC_EINVAL, "async_future_cancel: not initialised");
+    if (fut->state == F_DONE)
+        return 0;
+    async_future_set(fut, ASYNC_ECANCELED);
+    return 1;
+}
+
+int async_future_wait(async_loop_t *loop, async_future_t *fut)
+{
+    async_task_t *t = running(loop);
+    if (!t)
+        return misuse(ASYNC_ENOTASK, "async_future_wait outside a task");
+    if (t->flags & TF_WOKEN)
+        return async__resumed(t);
+    if (!fut || fut->state == F_ZERO)
+        return misuse(ASYNC_EINVAL, "async_future_wait: not initialised");
+    if (fut->state == F_DONE)
+        return fut->result;
+    if (async__cancel_due(t))
+        return ASYNC_ECANCELED;
+    return async__wait_on(t, &fut->waiters, ASYNC_TASK_WAITING);
+}
+
+int async_future_add_callback(async_future_t *fut, async_callback_t *cb,
+                              async_callback_fn *fn, void *arg)
+{
+    async_callback_t **p;
+    if (!fut || fut->state == F_ZERO || !cb || !fn)
+        return misuse(ASYNC_EINVAL, "async_future_add_callback: bad argument");
+    if (cb->queued)
+        return misuse(ASYNC_EBUSY, "async_future_add_callback: cb in use");
+    cb->fn = fn;
+    cb->arg = arg;
+    cb->queued = 1;
+    if (fut->state == F_DONE) {
+        call_later(fut->loop, cb);
+        return 0;
+    }
+    cb->next = NULL;
+    for (p = &fut->callbacks; *p; p = &(*p)->next)
+        ;
+    *p = cb;
+    return 0;
+}
+
+int async_future_done(const async_future_t *fut)
+{
+    if (!fut || fut->state == F_ZERO)
+        return ASYNC_EINVAL;
+    return fut->state == F_DONE;
+}
+
+int async_future_result(const async_future_t *fut)
+{
+    if (!fut || fut->state == F_ZERO)
+        return ASYNC_EINVAL;
+    if (fut->state != F_DONE)
+        return ASYNC_ESTATE;
+    return fut->result;
+}
+
+/* ---------------------------------------------------------------- event */
+
+int async_event_init(async_event_t *ev, async_loop_t *loop)
+{
+    if (!ev || !loop)
+        return misuse(ASYNC_EINVAL, "async_event_init: NULL argument");
+    if (ev->init && ev->waiters)
+        return misuse(ASYNC_EBUSY, "async_event_init: tasks wait on it");
+    ev->waiters = NULL;
+    ev->loop = loop;
+    ev->set = 0;
+    ev->init = 1;
+    return 0;
+}
+
+int async_event_set(async_event_t *ev)
+{
+    if (!ev || !ev->init)
+        return misuse(ASYNC_EINVAL, "async_event_set: not initialised");
+    ev->set = 1;
+    async__wake_all(ev->loop, &ev->waiters, 0);
+    return 0;
+}
+
+int async_event_clear(async_event_t *ev)
+{
+    if (!ev || !ev->init)
+        return misuse(ASYNC_EINVAL, "async_event_clear: not initialised");
+    ev->set = 0;
+    return 0;
+}
+
+int async_event_is_set(const async_event_t *ev)
+{
+    if (!ev || !ev->init)
+        return ASYNC_EINVAL;
+    return ev->set;
+}
+
+int async_event_wait(async_loop_t *loop, async_event_t *ev)
+{
+    async_task_t *t = running(loop);
+    if (!t)
+        return misuse(ASYNC_ENOTASK, "async_event_wait outside a task");
+    if (t->flags & TF_WOKEN)
+        return async__resumed(t);
+    if (!ev || !ev->init)
+        return misuse(ASYNC_EINVAL, "async_event_wait: not initialised");
+    if (ev->set)
+        return 0;
+    if (async__cancel_due(t))
+        return ASYNC_ECANCELED;
+    return async__wait_on(t, &ev->waiters, ASYNC_TASK_WAITING);
+}
+
+/* ----------------------------------------------------------------- lock */
+/* Release hands the lock straight to the oldest waiter, so a task that
+ * arrives later cannot take it first. */
+
+static void lock_pass(async_lock_t *lock)
+{
+    lock->owner = async__wake_first(lock->loop, &lock->waiters, 0);
+}
+
+int async_lock_init(async_lock_t *lock, async_loop_t *loop)
+{
+    if (!lock || !loop)
+        return misuse(ASYNC_EINVAL, "async_lock_init: NULL argument");
+    if (lock->init && (lock->owner || lock->waiters))
+        return misuse(ASYNC_EBUSY, "async_lock_init: lock is in use");
+    lock->waiters = NULL;
+    lock->loop = loop;
+    lock->owner = NULL;
+    lock->init = 1;
+    return 0;
+}
+
+int async_lock_acquire(async_loop_t *loop, async_lock_t *lock)
+{
+    async_task_t *t = running(loop);
+    int rc;
+    if (!t)
+        return misuse(ASYNC_ENOTASK, "async_lock_acquire outside a task");
+    if (t->flags & TF_WOKEN) {
+        rc = async__resumed(t);
+        if (rc == ASYNC_ECANCELED && lock->owner == t)
+            lock_pass(lock); /* handed the lock, then cancelled: pass it on */
+        return rc;
+    }
+    if (!lock || !lock->init)
+        return misuse(ASYNC_EINVAL, "async_lock_acquire: not initialised");
+    if (lock->owner == t)
+        return misuse(ASYNC_EBUSY, "async_lock_acquire: already held");
+    if (!lock->owner) {
+        lock->owner = t;
+        return 0;
+    }
+    if (async__cancel_due(t))
+        return ASYNC_ECANCELED;
+    return async__wait_on(t, &lock->waiters, ASYNC_TASK_WAITING);
+}
+
+int async_lock_release(async_loop_t *loop, async_lock_t *lock)
+{
+    if (!loop || !lock || !lock->init)
+        return misuse(ASYNC_EINVAL, "async_lock_release: not initialised");
+    if (!lock->owner || lock->owner != loop->current)
+        return misuse(ASYNC_ESTATE, "async_lock_release: caller is not owner");
+    lock_pass(lock);
+    return 0;
+}
+
+int async_lock_locked(const async_lock_t *lock)
+{
+    if (!lock || !lock->init)
+        return ASYNC_EINVAL;
+    return lock->owner != NULL;
+}
+
+/* ------------------------------------------------------------ semaphore */
+
+int async_semaphore_init(async_semaphore_t *sem, async_loop_t *loop,
+                         uint32_t value)
+{
+    if (!sem || !loop || value > INT_MAX)
+        return misuse(ASYNC_EINVAL, "async_semaphore_init: bad argument");
+    if (sem->init && sem->waiters)
+        return misuse(ASYNC_EBUSY, "async_semaphore_init: tasks wait on it");
+    sem->waiters = NULL;
+    sem->loop = loop;
+    sem->value = value;
+    sem->init = 1;
+    return 0;
+}
+
+int async_semaphore_release(async_semaphore_t *sem)
+{
+    if (!sem || !sem->init)
+        return misuse(ASYNC_EINVAL, "async_semaphore_release: not initialised");
+    if (async__wake_first(sem->loop, &sem->waiters, 0))
+        return 0; /* the permit went straight to the oldest waiter */
+    if (sem->value == INT_MAX)
+        return misuse(ASYNC_ERANGE, "async_semaphore_release: overflow");
+    sem->value++;
+    return 0;
+}
+
+int async_semaphore_acquire(async_loop_t *loop, async_semaphore_t *sem)
+{
+    async_task_t *t = running(loop);
+    int handed, rc;
+    if (!t)
+        return misuse(ASYNC_ENOTASK, "async_semaphore_acquire outside a task");
+    if (t->flags & TF_WOKEN) {
+        handed = t->u.run.value == 0;
+        rc = async__resumed(t);
+        if (rc == ASYNC_ECANCELED && handed)
+            async_semaphore_release(sem); /* pass the permit on */
+        return rc;
+    }
+    if (!sem || !sem->init)
+        return misuse(ASYNC_EINVAL, "async_semaphore_acquire: not initialised");
+    if (sem->value > 0) {
+        sem->value--;
+        return 0;
+    }
+    if (async__cancel_due(t))
+        return ASYNC_ECANCELED;
+    return async__wait_on(t, &sem->waiters, ASYNC_TASK_WAITING);
+}
+
+int async_semaphore_value(const async_semaphore_t *sem)
+{
+    if (!sem || !sem->init)
+        return ASYNC_EINVAL;
+    return (int)sem->value;
+}
+
+/* --------------------------------------------------------------- gather */
+
+int async_gather_init(async_gather_t *g, async_gather_slot_t *slot,
+                      uint32_t n, unsigned flags)
+{
+    if (!g || (n && !slot) || (flags & ~ASYNC_GATHER_ALL) || n > INT_MAX)
+        return misuse(ASYNC_EINVAL, "async_gather_init: bad argument");
+    if ((g->state & 0x7Fu) == G_WAITING)
+        return misuse(ASYNC_EBUSY, "async_gather_init: gather is awaited");
+    g->slot = slot;
+    g->waiter = NULL;
+    g->n = n;
+    g->pending = 0;
+    g->error = 0;
+    g->flags = (uint8_t)flags;
+    g->state = G_READY;
+    return 0;
+}
+
+/* Stop listening to the tasks still running. */
+static void gather_detach(async_gather_t *g)
+{
+    uint32_t i;
+    for (i = 0; i < g->n; i++) {
+        async_gather_slot_t *s = &g->slot[i];
+        if (s->task->state != ASYNC_TASK_DONE)
+            wl_remove(&s->task->waiters, &s->link);
+    }
+}
+
+static void gather_complete(async_loop_t *loop, async_gather_t *g, int rc)
+{
+    async_task_t *t = g->waiter;
+    g->state = G_DONE;
+    gather_detach(g);
+    if (t && t->state == ASYNC_TASK_GATHERING)
+        wake(loop, t, rc);
+}
+
+static int gather_outcome(const async_gather_t *g)
+{
+    if (g->state & G_CANCELLED)
+        return ASYNC_ECANCELED;
+    if (g->flags & ASYNC_GATHER_ALL)
+        return 0;
+    return g->error;
+}
+
+static void gather_child_done(async_loop_t *loop, async_gather_slot_t *s,
+                              int result)
+{
+    async_gather_t *g = s->gather;
+    g->pending--;
+    if (result < 0 && g->error == 0)
+        g->error = result;
+    if (g->pending == 0 ||
+        (result < 0 && !(g->flags & ASYNC_GATHER_ALL) &&
+         !(g->state & G_CANCELLED)))
+        gather_complete(loop, g, gather_outcome(g));
+}
+
+static void gather_cancel(async_loop_t *loop, async_gather_t *g)
+{
+    uint32_t i;
+    g->state |= G_CANCELLED;
+    for (i = 0; i < g->n; i++)
+        if (g->slot[i].task->state != ASYNC_TASK_DONE)
+            cancel(loop, g->slot[i].task);
+}
+
+int async_gather(async_loop_t *loop, async_gather_t *g,
+                 async_task_t *const *tasks)
+{
+    async_task_t *t = running(loop);
+    uint32_t i;
+    if (!t)
+        return misuse(ASYNC_ENOTASK, "async_gather outside a task");
+    if (t->flags & TF_WOKEN)
+        return async__resumed(t);
+    if (!g || g->state != G_READY || (g->n && !tasks))
+        return misuse(ASYNC_EINVAL, "async_gather: gather not initialised");
+    for (i = 0; i < g->n; i++)
+        if (!tasks[i] || tasks[i]->state == ASYNC_TASK_IDLE || tasks[i] == t)
+            return misuse(ASYNC_EINVAL, "async_gather: bad task in the list");
+    g->pending = 0;
+    g->error = 0;
+    for (i = 0; i < g->n; i++) {
+        async_gather_slot_t *s = &g->slot[i];
+        s->task = tasks[i];
+        s->gather = g;
+        if (s->task->state == ASYNC_TASK_DONE) {
+            if (s->task->u.run.value < 0 && g->error == 0)
+                g->error = s->task->u.run.value;
+        } else {
+            s->link.list = NULL; /* marks a gather slot in a waiter list */
+            wl_push(&s->task->waiters, &s->link);
+            g->pending++;
+        }
+    }
+    g->waiter = t;
+    g->state = G_WAITING;
+    if (g->pending == 0 || (g->error && !(g->flags & ASYNC_GATHER_ALL))) {
+        gather_detach(g);
+        g->state = G_DONE;
+        return gather_outcome(g);
+    }
+    t->u.gather = g;
+    t->state = ASYNC_TASK_GATHERING;
+    if (async__cancel_due(t))
+        gather_cancel(loop, g);
+    return ASYNC_WAIT;
+}
+
+int async_gather_result(const async_gather_t *g, uint32_t i)
+{
+    if (!g || i >= g->n || (g->state & 0x7Fu) < G_WAITING)
+        return ASYNC_EINVAL;
+    return async_task_result(g->slot[i].task);
+}
+
+/* ------------------------------------------------------------- timeouts */
+
+static void timeout_fire(async_loop_t *loop, async_timeout_t *to)
+{
+    to->state = TO_FIRED;
+    cancel(loop, to->task);
+}
+
+/* wait_for refuses an operation that has already suspended: cancel it so
+ * that it unwinds (its cleanup runs), then report code on resume. */
+static int refuse(async_loop_t *loop, async_task_t *t, int op, int code)
+{
+    if (op != ASYNC_WAIT)
+        return code;
+    t->flags |= TF_BADARG;
+    cancel(loop, t);
+    return ASYNC_WAIT;
+}
+
+int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
+                   int op)
+{
+    async_task_t *t = running(loop);
+    int rc;
+    if (!t)
+        return misuse(ASYNC_ENOTASK, "async_wait_for outside a task");
+    if (t->flags & TF_BADARG) {
+        if (op == ASYNC_WAIT)
+            return ASYNC_WAIT;
+        t->flags &= (uint8_t)~(TF_BADARG | TF_CANCEL);
+        t->cancels--;
+        return misuse(ASYNC_EINVAL, "async_wait_for: bad argument");
+    }
+    if (!to)
+        return refuse(loop, t, op, ASYNC_EINVAL);
+    if (op == ASYNC_WAIT) {
+        if (to->state != TO_IDLE)
+            return ASYNC_WAIT; /* still waiting, deadline armed or fired */
+        if (ticks == ASYNC_FOREVER)
+            return ASYNC_WAIT;
+        if (ticks > ASYNC_MAX_DELAY)
+            return refuse(loop, t, op, ASYNC_EINVAL);
+        rc = timer_start(loop, &to->timer, ticks, TIMER_TIMEOUT);
+        if (rc < 0)
+            return refuse(loop, t, op, ASYNC_EINVAL);
+        to->task = t;
+        to->cancels = t->cancels;
+        to->state = TO_ARMED;
+        return ASYNC_WAIT;
+    }
+    /* op finished */
+    if (to->state == TO_ARMED) {
+        timer_stop(loop, &to->timer);
+    } else if (to->state == TO_FIRED) {
+        int others = t->cancels > (uint8_t)(to->cancels + 1u);
+        t->cancels--; /* take back our own request */
+        if (!others)
+            t->flags &= (uint8_t)~TF_CANCEL;
+        if (op == ASYNC_ECANCELED && !others)
+            op = ASYNC_ETIMEDOUT;
+    }
+    to->state = TO_IDLE;
+    return op;
+}
+
+/* ----------------------------------------------------------------- loop */
+
+int async_loop_init(async_loop_t *loop, async_timer_t **heap,
+                    uint32_t capacity)
+{
+    if (!loop || (capacity && !heap))
+        return misuse(ASYNC_EINVAL, "async_loop_init: bad argument");
+    if (loop->tasks.next && loop->live)
+        return misuse(ASYNC_EBUSY, "async_loop_init: loop has live tasks");
+    loop->ready = loop->ready_tail = NULL;
+    loop->calls = loop->calls_tail = NULL;
+    loop->posted = NULL;
+    loop->heap = heap;
+    loop->heap_len = 0;
+    loop->heap_cap = capacity;
+    loop->seq = 0;
+    loop->live = 0;
+    loop->tasks.next = loop->tasks.prev = &loop->tasks;
+    loop->now = 0;
+    loop->port = NULL;
+    loop->current = NULL;
+    return 0;
+}
+
+int async_loop_set_port(async_loop_t *loop, const async_port_t *port)
+{
+    if (!loop || (port && !port->now))
+        return misuse(ASYNC_EINVAL, "async_loop_set_port: bad argument");
+    loop->port = port;
+    if (port)
+        loop->now = port->now(port->ctx);
+    return 0;
+}
+
+int async_loop_set_time(async_loop_t *loop, async_tick_t t)
+{
+    if (!loop || loop->port)
+        return misuse(ASYNC_EINVAL, "async_loop_set_time: needs virtual time");
+    if (loop->heap_len)
+        return misuse(ASYNC_EBUSY, "async_loop_set_time: timers pending");
+    loop->now = t;
+    return 0;
+}
+
+async_tick_t async_loop_now(const async_loop_t *loop)
+{
+    return loop ? loop->now : 0;
+}
+
+int async_call_soon(async_loop_t *loop, async_callback_t *cb,
+                    async_callback_fn *fn, void *arg)
+{
+    if (!loop || !cb || !fn)
+        return misuse(ASYNC_EINVAL, "async_call_soon: NULL argument");
+    if (cb->queued)
+        return misuse(ASYNC_EBUSY, "async_call_soon: callback already queued");
+    cb->fn = fn;
+    cb->arg = arg;
+    cb->queued = 1;
+    call_later(loop, cb);
+    return 0;
+}
+
+int async_post(async_loop_t *loop, async_callback_t *cb, async_callback_fn *fn,
+               void *arg)
+{
+    const async_port_t *port;
+    if (!loop || !cb || !fn)
+        return ASYNC_EINVAL;
+    ASYNC_PORT_LOCK();
+    if (!cb->queued) {
+        cb->fn = fn;
+        cb->arg = arg;
+        cb->queued = 1;
+        cb->next = loop->posted;
+        loop->posted = cb;
+    }
+    port = loop->port;
+    ASYNC_PORT_UNLOCK();
+    if (port && port->wake)
+        port->wake(port->ctx);
+    return 0;
+}
+
+static int has_posts(async_loop_t *loop)
+{
+    int any;
+    ASYNC_PORT_LOCK();
+    any = loop->posted != NULL;
+    ASYNC_PORT_UNLOCK();
+    return any;
+}
+
+/* Move posts from interrupts and threads onto the callback FIFO, oldest
+ * first. */
+static void take_posts(async_loop_t *loop)
+{
+    async_callback_t *list, *rev = NULL, *next;
+    ASYNC_PORT_LOCK();
+    list = loop->posted;
+    loop->posted = NULL;
+    ASYNC_PORT_UNLOCK();
+    for (; list; list = next) {
+        next = list->next;
+        list->next = rev;
+        rev = list;
+    }
+    for (; rev; rev = next) {
+        next = rev->next;
+        call_later(loop, rev);
+    }
+}
+
+static int has_work(async_loop_t *loop)
+{
+    return loop->ready || loop->calls || has_posts(loop);
+}
+
+int async_loop_run_once(async_loop_t *loop)
+{
+    async_callback_t *cb, *last_cb;
+    async_task_t *t, *last;
+    int ran = 0;
+
+    if (!loop || !loop->tasks.next)
+        return misuse(ASYNC_EINVAL, "async_loop_run_once: not initialised");
+    if (loop->port)
+        loop->now = loop->port->now(loop->port->ctx);
+    else if (loop->heap_len && !has_work(loop) &&
+             tick_before(loop->now, loop->heap[0]->deadline))
+        loop->now = loop->heap[0]->deadline; /* virtual time: jump */
+    take_posts(loop);
+
+    /* Phase one: collect what is due. Firing only makes tasks ready, so a
+     * timer started while these fire waits for the next turn. */
+    while (loop->heap_len && !tick_before(loop->now, loop->heap[0]->deadline)) {
+        async_timer_t *n = loop->heap[0];
+        timer_stop(loop, n);
+        if (n->seq & TIMER_TIMEOUT)
+            timeout_fire(loop, CONTAINER(n, async_timeout_t, timer));
+        else
+            wake(loop, CONTAINER(n, async_task_t, u.timer), 0);
+    }
+
+    /* Phase two: run what was due when the turn began, once each. */
+    last_cb = loop->calls_tail;
+    while ((cb = loop->calls) != NULL) {
+        loop->calls = cb->next;
+        if (!loop->calls)
+            loop->calls_tail = NULL;
+        ASYNC_PORT_LOCK();
+        cb->queued = 0;
+        ASYNC_PORT_UNLOCK();
+        cb->fn(loop, cb);
+        ran++;
+        if (cb == last_cb)
+            break;
+    }
+    last = loop->ready_tail;
+    while ((t = loop->ready) != NULL) {
+        loop->ready = t->u.run.next;
+        if (!loop->ready)
+            loop->ready_tail = NULL;
+        run_task(loop, t);
+        ran++;
+        if (t == last)
+            break;
+    }
+    return ran;
+}
+
+async_tick_t async_loop_next_timeout(const async_loop_t *loop)
+{
+    async_tick_t now, deadline;
+    if (!loop)
+        return ASYNC_FOREVER;
+    if (loop->ready || loop->calls || has_posts((async_loop_t *)loop))
+        return 0;
+    if (!loop->heap_len)
+        return ASYNC_FOREVER;
+    now = loop->port ? loop->port->now(loop->port->ctx) : loop->now;
+    deadline = loop->heap[0]->deadline;
+    if (!tick_before(now, deadline))
+        return 0;
+    return (async_tick_t)(deadline - now);
+}
+
+/* Wait until the loop has work. Returns 0, or ASYNC_EDEADLK when nothing
+ * can ever wake it. */
+static int wait_for_work(async_loop_t *loop)
+{
+    async_tick_t ticks;
+    if (has_work(loop))
+        return 0;
+    if (!loop->port)
+        return loop->heap_len ? 0 : ASYNC_EDEADLK; /* run_once jumps */
+    if (!loop->heap_len && !loop->port->wake)
+        return ASYNC_EDEADLK;
+    ticks = async_loop_next_timeout(loop);
+    if (ticks && loop->port->idle)
+        loop->port->idle(loop->port->ctx, ticks);
+    return 0;
+}
+
+static void cancel_all(async_loop_t *loop)
+{
+    async_link_t *l;
+    for (l = loop->tasks.next; l != &loop->tasks; l = l->next)
+        cancel(loop, task_of_link(l));
+}
+
+int async_loop_run(async_loop_t *loop, async_task_t *task, async_fn *main,
+                   void *frame)
+{
+    int rc = async_task_create(loop, task, main, frame);
+    if (rc < 0)
+        return rc;
+    while (task->state != ASYNC_TASK_DONE) {
+        if (wait_for_work(loop) < 0) {
+            rc = ASYNC_EDEADLK;
+            break;
+        }
+        async_loop_run_once(loop);
+    }
+    if (task->state == ASYNC_TASK_DONE)
+        rc = task->u.run.value;
+    /* Like asyncio.run: cancel what is left and let it finish. */
+    cancel_all(loop);
+    while (loop->live && wait_for_work(loop) == 0)
+        async_loop_run_once(loop);
+    return rc;
+}
+
+int async_loop_close(async_loop_t *loop)
+{
+    if (!loop || !loop->tasks.next)
+        return misuse(ASYNC_EINVAL, "async_loop_close: not initialised");
+    if (loop->live || loop->heap_len || loop->calls || has_posts(loop))
+        return misuse(ASYNC_EBUSY, "async_loop_close: still registered");
+    return 0;
+}
+
+/* ---------------------------------------------------------------- debug */
+
+int async_task_set_name(async_task_t *task, const char *name)
+{
+    if (!task)
+        return ASYNC_EINVAL;
+#if ASYNC_CONFIG_DEBUG
+    task->name = name;
+#else
+    (void)name;
+#endif
+    return 0;
+}
+
+const char *async_task_name(const async_task_t *task)
+{
+#if ASYNC_CONFIG_DEBUG
+    if (task && task->name)
+        return task->name;
+#else
+    (void)task;
+#endif
+    return "";
+}
+
+static const char *const state_names[] = {
+    "IDLE",    "PENDING", "READY",     "RUNNING", "SLEEPING",
+    "WAITING", "AWAITING", "GATHERING", "DONE"};
+
+/* A tiny string builder: the library has no printf. */
+struct line {
+    char buf[160];
+    size_t len;
+};
+
+static void put_str(struct line *l, const char *s)
+{
+    while (*s && l->len + 1 < sizeof l->buf)
+        l->buf[l->len++] = *s++;
+    l->buf[l->len] = '\0';
+}
+
+static void put_uint(struct line *l, unsigned long v)
+{
+    char tmp[24];
+    int i = 0;
+    do {
+        tmp[i++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v);
+    while (i > 0 && l->len + 1 < sizeof l->buf)
+        l->buf[l->len++] = tmp[--i];
+    l->buf[l->len] = '\0';
+}
+
+int async_loop_dump(const async_loop_t *loop,
+                    void (*out)(const char *line, void *arg), void *arg)
+{
+    const async_link_t *l;
+    int n = 0;
+    if (!loop || !out || !loop->tasks.next)
+        return ASYNC_EINVAL;
+    for (l = loop->tasks.next; l != &loop->tasks; l = l->next) {
+        const async_task_t *t = CONTAINER(l, async_task_t, all);
+        struct line line;
+        const char *name = async_task_name(t);
+        line.len = 0;
+        line.buf[0] = '\0';
+        put_str(&line, *name ? name : "task#");
+        if (!*name)
+            put_uint(&line, (unsigned long)n);
+        put_str(&line, " ");
+        put_str(&line, state_names[t->state]);
+#if ASYNC_CONFIG_DEBUG
+        if (t->inner->file) {
+            put_str(&line, " at ");
+            put_str(&line, t->inner->file);
+            put_str(&line, ":");
+            put_uint(&line, (unsigned long)t->inner->line);
+        }
+#endif
+#if ASYNC_CONFIG_DEBUG
+        if (t->held) {
+            put_str(&line, " holding ");
+            put_uint(&line, (unsigned long)t->held);
+            put_str(&line, " queue item(s) not marked done");
+        }
+#endif
+        if (t->flags & TF_CANCEL)
+            put_str(&line, " (cancel pending)");
+        out(line.buf, arg);
+        n++;
+    }
+    return n;
+}

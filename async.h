@@ -1,0 +1,816 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * async.h - asyncio for C, without stacks.
+ *
+ * A coroutine is an ordinary C function over a frame struct. Protothread-style
+ * macros turn its body into a resumable switch: every AWAIT is a resume point,
+ * kept as one small integer (the source line) in the frame. A single-threaded
+ * loop resumes whichever task is ready; sleepers wait in a timer heap. There is
+ * no stack per task and no malloc: the caller owns every object.
+ *
+ * This header is the whole public API and its manual. Sections:
+ *   1. configuration          6. futures and done-callbacks
+ *   2. errors and statuses    7. event, lock, semaphore
+ *   3. coroutine macros       8. gather and timeouts
+ *   4. the loop               9. queue (queue.c)
+ *   5. tasks                 10. debug
+ *
+ * The traps, stated once here and again beside the macros:
+ *   - C locals do NOT survive an AWAIT. Anything used after an await lives in
+ *     the frame struct.
+ *   - The arguments of an AWAIT are evaluated again when the task resumes
+ *     there: pass frame fields or constants, never plain locals.
+ *   - In the default (switch) flavour, do not AWAIT inside a switch statement
+ *     of your own; use if/else, or ASYNC_CONFIG_LC_GOTO.
+ *   - Only the calls marked "ISR-safe" may be made from an interrupt or
+ *     another thread.
+ */
+#ifndef ASYNC_H
+#define ASYNC_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ASYNC_VERSION_MAJOR 0
+#define ASYNC_VERSION_MINOR 1
+#define ASYNC_VERSION_PATCH 0
+
+/* ======================================================================
+ * 1. Configuration. Define any knob before including async.h, on the
+ *    compiler line, or in a header named by ASYNC_CONFIG_FILE.
+ * ==================================================================== */
+#if defined(ASYNC_CONFIG_FILE)
+#include ASYNC_CONFIG_FILE
+#endif
+
+/* Width of a tick in bits: 16, 32 or 64. */
+#if !defined(ASYNC_CONFIG_TICK_BITS)
+#define ASYNC_CONFIG_TICK_BITS 32
+#endif
+
+/* 1: keep task names and suspension points, check invariants, report misuse
+ * through async_debug_hook. Costs RAM per task. */
+#if !defined(ASYNC_CONFIG_DEBUG)
+#define ASYNC_CONFIG_DEBUG 0
+#endif
+
+/* 1: resume points are GNU labels-as-values instead of switch cases, so a
+ * coroutine body may contain switch statements. GCC and Clang only. */
+#if !defined(ASYNC_CONFIG_LC_GOTO)
+#define ASYNC_CONFIG_LC_GOTO 0
+#endif
+
+/* 1: the C library is available; copies use memcpy. */
+#if !defined(ASYNC_CONFIG_LIBC)
+#define ASYNC_CONFIG_LIBC 0
+#endif
+
+/* Copy routine for queue items. */
+#if !defined(ASYNC_MEMCPY)
+#if ASYNC_CONFIG_LIBC
+#include <string.h>
+#define ASYNC_MEMCPY(dst, src, n) memcpy((dst), (src), (n))
+#else
+#define ASYNC_MEMCPY(dst, src, n) async__copy((dst), (src), (n))
+#endif
+#endif
+
+/* Critical section around state shared with interrupts or other threads.
+ * A port defines these; single-threaded code needs nothing. */
+#if !defined(ASYNC_PORT_LOCK)
+#define ASYNC_PORT_LOCK() ((void)0)
+#define ASYNC_PORT_UNLOCK() ((void)0)
+#endif
+
+#if ASYNC_CONFIG_TICK_BITS == 16
+typedef uint16_t async_tick_t;
+typedef int16_t async__stick_t;
+#elif ASYNC_CONFIG_TICK_BITS == 32
+typedef uint32_t async_tick_t;
+typedef int32_t async__stick_t;
+#elif ASYNC_CONFIG_TICK_BITS == 64
+typedef uint64_t async_tick_t;
+typedef int64_t async__stick_t;
+#else
+#error "ASYNC_CONFIG_TICK_BITS must be 16, 32 or 64"
+#endif
+
+#if ASYNC_CONFIG_LC_GOTO && !defined(__GNUC__)
+#error "ASYNC_CONFIG_LC_GOTO needs GCC or Clang (labels as values)"
+#endif
+
+/* Wait without a deadline. Never enters the timer heap. */
+#define ASYNC_FOREVER ((async_tick_t)~(async_tick_t)0)
+/* The longest delay: half the tick range minus one, so that deadlines
+ * compare correctly across the wrap. Longer delays fail with ASYNC_ERANGE. */
+#define ASYNC_MAX_DELAY ((async_tick_t)(ASYNC_FOREVER / 2u - 1u))
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================
+ * 2. Errors and statuses.
+ *
+ * Functions return int: 0 or a positive value on success, a negative
+ * ASYNC_E... code on failure. A coroutine's result follows the same rule.
+ * ==================================================================== */
+#define ASYNC_ERRORS(X)                                                       \
+    X(EINVAL, -1, "invalid argument")                                         \
+    X(ECANCELED, -2, "cancelled")                                             \
+    X(ETIMEDOUT, -3, "timed out")                                             \
+    X(EFULL, -4, "queue is full")                                             \
+    X(EEMPTY, -5, "queue is empty")                                           \
+    X(ESHUTDOWN, -6, "queue is shut down")                                    \
+    X(EBUSY, -7, "object is in use")                                          \
+    X(ESTATE, -8, "not allowed in this state")                                \
+    X(ENOSPC, -9, "timer heap is full")                                       \
+    X(ERANGE, -10, "delay longer than ASYNC_MAX_DELAY")                       \
+    X(EDEADLK, -11, "nothing can run and nothing can wake the loop")          \
+    X(ENOTASK, -12, "must be called from a running task")                     \
+    X(ESELF, -13, "a task cannot await itself")
+
+#define ASYNC__ERRNUM(name, value, text) ASYNC_##name = (value),
+/* The error codes. */
+enum async_error { ASYNC_ERRORS(ASYNC__ERRNUM) ASYNC_E__LAST };
+#undef ASYNC__ERRNUM
+
+/* The name of an error code ("ASYNC_ETIMEDOUT"), "ASYNC_OK" for values >= 0,
+ * or "ASYNC_E?" for a code not in the table. */
+const char *async_strerror_name(int code);
+
+/* A sentence describing an error code. */
+const char *async_strerror(int code);
+
+/* Status of an awaitable operation: the caller must suspend. Never a result;
+ * AWAIT consumes it. INT_MIN is therefore reserved. */
+#define ASYNC_WAIT INT_MIN
+
+/* ======================================================================
+ * 3. Coroutine macros.
+ *
+ * A coroutine function has the type async_fn. Its frame struct starts with
+ * an async_frame_t; everything that must live across an AWAIT is a frame
+ * field:
+ *
+ *     struct blink { async_frame_t co; int n; };
+ *
+ *     static int blink(async_loop_t *loop, void *frame)
+ *     {
+ *         struct blink *b = frame;
+ *         ASYNC_BEGIN(b);
+ *         for (b->n = 0; b->n < 3; b->n++)
+ *             AWAIT(async_sleep(loop, 500));
+ *         ASYNC_END;
+ *     }
+ *
+ * **C locals do not survive an AWAIT.** **The arguments of an AWAIT are
+ * evaluated again on resume**, so they must be frame fields or constants.
+ * **No AWAIT inside your own switch** unless ASYNC_CONFIG_LC_GOTO is 1.
+ * Two AWAITs on one source line, a missing ASYNC_END, or a missing
+ * ASYNC_BEGIN fail to compile.
+ * ==================================================================== */
+typedef struct async_loop async_loop_t;
+typedef struct async_task async_task_t;
+typedef struct async_frame async_frame_t;
+
+/* A coroutine function. Returns ASYNC_WAIT while suspended, then its result. */
+typedef int async_fn(async_loop_t *loop, void *frame);
+
+/* The resume point ("local continuation"). */
+#if ASYNC_CONFIG_LC_GOTO
+typedef void *async_lc_t;
+#else
+typedef uint16_t async_lc_t;
+#endif
+
+/* The library's header at the start of every coroutine frame. Initialise
+ * the frame to zero before its first use; the library does the rest. */
+struct async_frame {
+    async_fn *fn;          /* private: the coroutine function */
+    async_frame_t *parent; /* private: the frame awaiting this one */
+    int result;            /* private: result, kept while cleanup runs */
+    async_lc_t lc;         /* private: resume point */
+    uint16_t flags;        /* private */
+#if ASYNC_CONFIG_DEBUG
+    const char *file;      /* debug: where it is suspended */
+    int line;
+#endif
+};
+
+/* Resume points are case labels reached by falling through; say so, or
+ * -Wimplicit-fallthrough (in -Wextra) flags every AWAIT in user code. */
+#if defined(__has_attribute)
+#if __has_attribute(__fallthrough__)
+#define ASYNC__FALLTHROUGH __attribute__((__fallthrough__));
+#endif
+#endif
+#if !defined(ASYNC__FALLTHROUGH)
+#define ASYNC__FALLTHROUGH
+#endif
+
+/* --- local continuations: the only place that knows switch from goto --- */
+#if ASYNC_CONFIG_LC_GOTO
+#define ASYNC__LC_UNWIND ((void *)1)
+#define ASYNC__LC_END ((void *)2)
+#define ASYNC__LC_DISPATCH(lc)                                                \
+    switch ((lc) == ASYNC__LC_UNWIND ? 1 : (lc) == ASYNC__LC_END ? 2 : 0) {   \
+    case 0:                                                                   \
+        if (lc)                                                               \
+            goto *(lc);
+#define ASYNC__LC_UNWIND_CASE ASYNC__FALLTHROUGH case 1:
+#define ASYNC__LC_LABEL2(line) async__resume_##line
+#define ASYNC__LC_LABEL(line) ASYNC__LC_LABEL2(line)
+#define ASYNC__LC_POINT(lc)                                                   \
+    (lc) = &&ASYNC__LC_LABEL(__LINE__);                                       \
+    ASYNC__LC_LABEL(__LINE__):
+#else
+#define ASYNC__LC_UNWIND 0xFFFFu
+#define ASYNC__LC_END 0xFFFEu
+#define ASYNC__LC_DISPATCH(lc)                                                \
+    switch (lc) {                                                             \
+    case 0:
+#define ASYNC__LC_UNWIND_CASE ASYNC__FALLTHROUGH case ASYNC__LC_UNWIND:
+/* The sizeof turns a line number that does not fit the 16-bit resume point
+ * into a compile error instead of a wrong resume. */
+#define ASYNC__LC_POINT(lc)                                                   \
+    (void)sizeof(char[__LINE__ < 0xFFFE ? 1 : -1]);                           \
+    (lc) = __LINE__;                                                          \
+    ASYNC__FALLTHROUGH case __LINE__:
+#endif
+
+#if ASYNC_CONFIG_DEBUG
+#define ASYNC__WHERE(f) ((f)->file = __FILE__, (f)->line = __LINE__)
+#else
+#define ASYNC__WHERE(f) ((void)0)
+#endif
+
+/* private frame flags */
+#define ASYNC__FRAME_CLEANUP 0x1u
+
+/* Start the body. frame points at the coroutine's frame struct. */
+#define ASYNC_BEGIN(frame)                                                    \
+    async_frame_t *const async__f = (async_frame_t *)(void *)(frame);         \
+    int async__rc;                                                            \
+    async__top:                                                               \
+    ASYNC__LC_DISPATCH(async__f->lc)
+
+/* Start the cleanup section (asyncio's finally). It runs exactly once when
+ * the body ends: by falling off its end, ASYNC_RETURN, an error propagated
+ * by AWAIT, or a cancellation delivered at an AWAIT. ASYNC_RESULT holds the
+ * pending result. The section may AWAIT; a cancellation requested while it
+ * runs is remembered, not delivered, and the task then ends cancelled.
+ * Optional; at most one per coroutine. */
+#define ASYNC_FINALLY                                                         \
+    ASYNC__LC_UNWIND_CASE                                                     \
+    async__enter_cleanup(async__f);
+
+/* End the body (and the cleanup section). The coroutine returns its result:
+ * 0 unless ASYNC_RETURN or an error said otherwise. */
+#define ASYNC_END                                                             \
+    ASYNC__FALLTHROUGH default:;                                              \
+    }                                                                         \
+    if (0)                                                                    \
+        goto async__top;                                                      \
+    (void)async__rc;                                                          \
+    async__f->lc = ASYNC__LC_END;                                             \
+    return async__f->result
+
+/* Finish with value (>= 0 success, < 0 error), running the cleanup section
+ * first. Inside the cleanup section, ends the coroutine at once. */
+#define ASYNC_RETURN(value)                                                   \
+    do {                                                                      \
+        async__f->result = (value);                                           \
+        async__f->lc = (async__f->flags & ASYNC__FRAME_CLEANUP)               \
+                           ? ASYNC__LC_END : ASYNC__LC_UNWIND;                \
+        goto async__top;                                                      \
+    } while (0)
+
+/* Await op and store its result, error or not, in var (try/except). */
+#define AWAIT_TRY(var, op)                                                    \
+    do {                                                                      \
+        ASYNC__LC_POINT(async__f->lc)                                         \
+        async__rc = (op);                                                     \
+        if (async__rc == ASYNC_WAIT) {                                        \
+            ASYNC__WHERE(async__f);                                           \
+            return ASYNC_WAIT;                                                \
+        }                                                                     \
+        (var) = async__rc;                                                    \
+    } while (0)
+
+/* Await op and store its non-negative result in var; an error propagates
+ * like an exception: the cleanup section runs and the coroutine ends with
+ * that error. */
+#define AWAIT_VALUE(var, op)                                                  \
+    do {                                                                      \
+        AWAIT_TRY(async__rc, op);                                             \
+        if (async__rc < 0)                                                    \
+            ASYNC_RETURN(async__rc);                                          \
+        (var) = async__rc;                                                    \
+    } while (0)
+
+/* Await op; an error propagates as in AWAIT_VALUE. */
+#define AWAIT(op)                                                             \
+    do {                                                                      \
+        AWAIT_TRY(async__rc, op);                                             \
+        if (async__rc < 0)                                                    \
+            ASYNC_RETURN(async__rc);                                          \
+    } while (0)
+
+/* The pending result: inside the cleanup section, the code the body ended
+ * with (ASYNC_ECANCELED after a cancellation). */
+#define ASYNC_RESULT (async__f->result)
+
+/* private */
+static inline void async__enter_cleanup(async_frame_t *f)
+{
+    f->flags |= ASYNC__FRAME_CLEANUP;
+}
+
+/* ======================================================================
+ * 4. The loop.
+ *
+ * One loop runs on one thread. It owns no memory: the caller gives it the
+ * timer heap's storage, one slot per timer that can be pending at once
+ * (each sleeping task or armed timeout uses one).
+ * ==================================================================== */
+
+/* A timer: a sleeping task's deadline, or a timeout's. Private. */
+typedef struct async_timer {
+    async_tick_t deadline;
+    uint32_t seq;  /* start order, for FIFO among equal deadlines; bit 0: kind */
+    uint32_t slot; /* index in the heap */
+} async_timer_t;
+
+/* Where time comes from and how the loop waits. Without a port the loop
+ * runs on virtual time: when nothing is ready it jumps to the next deadline
+ * at once, so tests and simulations are deterministic and instant. */
+typedef struct async_port {
+    /* The current tick. */
+    async_tick_t (*now)(void *ctx);
+    /* Block until `ticks` have passed (ASYNC_FOREVER: no deadline) or wake
+     * is called, whichever is first. May return early. */
+    void (*idle)(void *ctx, async_tick_t ticks);
+    /* Make a blocked idle return. ISR-safe and thread-safe. May be NULL. */
+    void (*wake)(void *ctx);
+    void *ctx;
+} async_port_t;
+
+/* An intrusive link in a doubly linked ring. Private. */
+typedef struct async_link {
+    struct async_link *next, *prev;
+} async_link_t;
+
+/* A callback queued to run on the loop (future done-callbacks, posts from
+ * interrupts). The caller owns it. */
+typedef struct async_callback async_callback_t;
+typedef void async_callback_fn(async_loop_t *loop, async_callback_t *cb);
+struct async_callback {
+    async_callback_t *next;   /* private */
+    async_callback_fn *fn;    /* private */
+    void *arg;                /* free for the owner */
+    volatile uint8_t queued;  /* private */
+};
+
+/* The event loop. Zero it or let async_loop_init fill it. */
+struct async_loop {
+    async_task_t *ready, *ready_tail; /* private: FIFO of tasks to resume */
+    async_callback_t *calls, *calls_tail; /* private: FIFO of callbacks */
+    async_callback_t *volatile posted;    /* private: from ISRs/threads */
+    async_timer_t **heap;             /* private: min-heap, caller storage */
+    uint32_t heap_len, heap_cap;      /* private */
+    uint32_t seq;                     /* private */
+    uint32_t live;                    /* private: tasks not done */
+    async_link_t tasks;               /* private: every task not done */
+    async_tick_t now;                 /* private */
+    const async_port_t *port;         /* private */
+    async_task_t *current;            /* private: the running task */
+};
+
+/* Initialise loop with heap storage for `capacity` pending timers. Returns
+ * 0, ASYNC_EINVAL (NULL loop, or NULL heap with capacity > 0). */
+int async_loop_init(async_loop_t *loop, async_timer_t **heap,
+                    uint32_t capacity);
+
+/* Define static heap storage for a loop: ASYNC_TIMERS(timers, 16);
+ * then async_loop_init(&loop, timers, 16). */
+#define ASYNC_TIMERS(name, capacity) static async_timer_t *name[capacity]
+
+/* Use port for time and idling (NULL: virtual time). Returns 0 or
+ * ASYNC_EINVAL. */
+int async_loop_set_port(async_loop_t *loop, const async_port_t *port);
+
+/* Set the virtual clock (no port) to tick t, e.g. just before the wrap.
+ * Returns 0, ASYNC_EINVAL, or ASYNC_EBUSY if timers are pending. */
+int async_loop_set_time(async_loop_t *loop, async_tick_t t);
+
+/* The loop's current tick, as read at the start of this turn. */
+async_tick_t async_loop_now(const async_loop_t *loop);
+
+/* Create `task` for main (frame, zeroed) and run the loop until it is done,
+ * like asyncio.run: then cancel every task still pending and run until they
+ * finish. Returns main's result, ASYNC_EDEADLK if nothing could ever run
+ * again before main finished (virtual time, or no port wake), or the
+ * errors of async_task_create. */
+int async_loop_run(async_loop_t *loop, async_task_t *task, async_fn *main,
+                   void *frame);
+
+/* Run one turn without blocking: fire due timers, run due callbacks, then
+ * resume each task that was ready when the turn began, once. For a
+ * superloop or a poll/epoll loop. Returns how many tasks and callbacks ran,
+ * or ASYNC_EINVAL. With virtual time, a turn with nothing ready first
+ * advances the clock to the next deadline. */
+int async_loop_run_once(async_loop_t *loop);
+
+/* Ticks until the loop next has work: 0 if something is ready now,
+ * ASYNC_FOREVER if nothing is scheduled. For choosing a poll timeout. */
+async_tick_t async_loop_next_timeout(const async_loop_t *loop);
+
+/* Check that nothing is registered. Returns 0, ASYNC_EBUSY if any task is
+ * not done or any timer or callback is pending, ASYNC_EINVAL for NULL. */
+int async_loop_close(async_loop_t *loop);
+
+/* Queue cb to run on the loop's next turn. Returns 0, ASYNC_EBUSY if it is
+ * already queued, ASYNC_EINVAL for NULL. Loop thread only; see async_post. */
+int async_call_soon(async_loop_t *loop, async_callback_t *cb,
+                    async_callback_fn *fn, void *arg);
+
+/* Queue cb from an interrupt or another thread and wake the loop. ISR-safe
+ * and thread-safe (with the port's ASYNC_PORT_LOCK). Posting a callback
+ * that is already queued coalesces: it runs once. Returns 0 or
+ * ASYNC_EINVAL. */
+int async_post(async_loop_t *loop, async_callback_t *cb,
+               async_callback_fn *fn, void *arg);
+
+/* ======================================================================
+ * 5. Tasks.
+ * ==================================================================== */
+
+/* Task states, as returned by async_task_state. Statuses, not errors. */
+enum async_task_state {
+    ASYNC_TASK_IDLE = 0, /* zeroed, never started */
+    ASYNC_TASK_PENDING,  /* created; its first turn has not come yet */
+    ASYNC_TASK_READY,    /* woken; will resume on a later turn */
+    ASYNC_TASK_RUNNING,  /* resumed right now */
+    ASYNC_TASK_SLEEPING, /* in the timer heap */
+    ASYNC_TASK_WAITING,  /* waiting on an object (queue, event, future...) */
+    ASYNC_TASK_AWAITING, /* awaiting another task */
+    ASYNC_TASK_GATHERING,/* awaiting a gather */
+    ASYNC_TASK_DONE      /* finished; its result is kept */
+};
+
+typedef struct async_gather async_gather_t;
+
+/* A link in a wait list. Private. */
+typedef struct async_waiter {
+    struct async_waiter *next, *prev;
+    struct async_waiter **list; /* the list head; NULL for a gather slot */
+} async_waiter_t;
+
+/* A task: one coroutine chain scheduled by the loop. The caller owns it
+ * (zero it before first use); the loop links it. Its memory may be reused
+ * once it is done and nobody awaits it. */
+struct async_task {
+    union {                       /* private: by state */
+        struct {
+            async_task_t *next;   /* READY: the loop's FIFO */
+            int value;            /* wake value; the result once DONE */
+        } run;
+        async_waiter_t wait;      /* WAITING, AWAITING */
+        async_timer_t timer;      /* SLEEPING */
+        async_gather_t *gather;   /* GATHERING */
+    } u;
+    async_frame_t *inner;         /* private: innermost frame */
+    async_waiter_t *waiters;      /* private: tasks and gathers awaiting us */
+    async_link_t all;             /* private: in loop->tasks until done */
+    uint8_t state;                /* private: enum async_task_state */
+    uint8_t flags;                /* private */
+    uint8_t cancels;              /* private: cancellations requested */
+#if ASYNC_CONFIG_DEBUG
+    const char *name;             /* debug: set by async_task_set_name */
+    uint32_t held;                /* debug: queue items got, not yet done */
+#endif
+};
+
+/* Schedule fn(loop, frame) as a task, like asyncio.create_task: returns at
+ * once; the task first runs on a later turn. frame must be zeroed (or a
+ * finished frame). Returns 0, ASYNC_EINVAL (NULL argument), or ASYNC_EBUSY
+ * (task is live, or a finished task that someone still awaits). */
+int async_task_create(async_loop_t *loop, async_task_t *task, async_fn *fn,
+                      void *frame);
+
+/* Request cancellation, like task.cancel(). It is delivered at the task's
+ * current or next AWAIT that suspends, as ASYNC_ECANCELED; the cleanup
+ * sections run innermost first. A task cancelled before its first turn never
+ * runs. A task awaiting another task or a gather passes the request inward.
+ * Returns 1 if requested, 0 if the task had already finished (no effect),
+ * ASYNC_EINVAL for NULL or a task never created. Loop thread only. */
+int async_task_cancel(async_loop_t *loop, async_task_t *task);
+
+/* Await another task: its result or error. Any number of tasks may await
+ * one task. Awaiting a finished task returns its result at once.
+ * Errors: ASYNC_EINVAL (NULL, never created), ASYNC_ESELF, ASYNC_ENOTASK. */
+int async_task_wait(async_loop_t *loop, async_task_t *other);
+
+/* The task's state (enum async_task_state), ASYNC_EINVAL for NULL. */
+int async_task_state(const async_task_t *task);
+
+/* The result of a finished task; ASYNC_ESTATE if it has not finished,
+ * ASYNC_EINVAL for NULL. */
+int async_task_result(const async_task_t *task);
+
+/* The running task, or NULL between tasks. */
+async_task_t *async_current(const async_loop_t *loop);
+
+/* Give every other ready task one turn, then resume. */
+int async_yield(async_loop_t *loop);
+
+/* Sleep for ticks (0 is a yield; ASYNC_FOREVER until cancelled). Equal
+ * deadlines wake in the order the sleeps started. Errors: ASYNC_ERANGE
+ * (longer than ASYNC_MAX_DELAY), ASYNC_ENOSPC (timer heap full),
+ * ASYNC_ENOTASK, ASYNC_ECANCELED. */
+int async_sleep(async_loop_t *loop, async_tick_t ticks);
+
+/* Await a child coroutine in place and get its result: fn runs on the
+ * current task, nested to any depth at constant resume cost. Errors in the
+ * child come back as its result. frame: the child's frame, zeroed or
+ * finished. Errors: ASYNC_EINVAL, ASYNC_ENOTASK. */
+int async_call(async_loop_t *loop, async_fn *fn, void *frame);
+
+/* ======================================================================
+ * 6. Futures: a one-shot result completed by callback-style code.
+ * ==================================================================== */
+typedef struct async_future {
+    async_waiter_t *waiters;      /* private */
+    async_callback_t *callbacks;  /* private: done-callbacks, in order */
+    async_loop_t *loop;           /* private */
+    int result;                   /* private */
+    uint8_t state;                /* private: 0 unused, 1 pending, 2 done */
+} async_future_t;
+
+/* Initialise fut on loop. Returns 0, ASYNC_EINVAL, or ASYNC_EBUSY if fut is
+ * pending with waiters or callbacks. */
+int async_future_init(async_future_t *fut, async_loop_t *loop);
+
+/* Complete fut with result (>= 0) or an error (< 0): waiters wake and
+ * done-callbacks are queued for a later turn, never called from here.
+ * Returns 0, ASYNC_ESTATE if already done, ASYNC_EINVAL. Loop thread only;
+ * from an ISR, post a callback that calls this. */
+int async_future_set(async_future_t *fut, int result);
+
+/* Cancel fut: completes it with ASYNC_ECANCELED. Returns 1, or 0 if it
+ * was already done. ASYNC_EINVAL for NULL. */
+int async_future_cancel(async_future_t *fut);
+
+/* Await fut: its result. A finished future returns at once. Cancelling the
+ * awaiting task removes only that waiter; the future stays pending. */
+int async_future_wait(async_loop_t *loop, async_future_t *fut);
+
+/* Call fn(loop, cb) on a later turn once fut is done (at once-queued if it
+ * is already done). Callbacks run in the order they were added. Returns 0,
+ * ASYNC_EINVAL, ASYNC_EBUSY (cb already in use). */
+int async_future_add_callback(async_future_t *fut, async_callback_t *cb,
+                              async_callback_fn *fn, void *arg);
+
+/* 1 if done, 0 if pending, ASYNC_EINVAL. */
+int async_future_done(const async_future_t *fut);
+
+/* The result of a done future; ASYNC_ESTATE while pending. */
+int async_future_result(const async_future_t *fut);
+
+/* ======================================================================
+ * 7. Event, lock, semaphore. Waiters are served first come, first served.
+ * A waiter that is woken and then cancelled before it runs passes what it
+ * was given (the lock, a permit) to the next waiter.
+ * ==================================================================== */
+typedef struct async_event {
+    async_waiter_t *waiters; /* private */
+    async_loop_t *loop;      /* private */
+    uint8_t set;             /* private */
+    uint8_t init;            /* private */
+} async_event_t;
+
+/* Initialise ev (clear) on loop. ASYNC_EBUSY if tasks wait on it. */
+int async_event_init(async_event_t *ev, async_loop_t *loop);
+/* Set ev and wake every waiter. Returns 0 or ASYNC_EINVAL. */
+int async_event_set(async_event_t *ev);
+/* Clear ev. */
+int async_event_clear(async_event_t *ev);
+/* 1 if set, 0 if clear, ASYNC_EINVAL. */
+int async_event_is_set(const async_event_t *ev);
+/* Await ev being set (returns at once if it is). */
+int async_event_wait(async_loop_t *loop, async_event_t *ev);
+
+typedef struct async_lock {
+    async_waiter_t *waiters; /* private */
+    async_loop_t *loop;      /* private */
+    async_task_t *owner;     /* private */
+    uint8_t init;            /* private */
+} async_lock_t;
+
+/* Initialise lock (unlocked) on loop. ASYNC_EBUSY if held or waited on. */
+int async_lock_init(async_lock_t *lock, async_loop_t *loop);
+/* Await ownership. Errors: ASYNC_EBUSY if the caller already holds it. */
+int async_lock_acquire(async_loop_t *loop, async_lock_t *lock);
+/* Release; ownership passes to the first waiter. ASYNC_ESTATE if the
+ * caller does not hold it. */
+int async_lock_release(async_loop_t *loop, async_lock_t *lock);
+/* 1 if held, 0 if free, ASYNC_EINVAL. */
+int async_lock_locked(const async_lock_t *lock);
+
+typedef struct async_semaphore {
+    async_waiter_t *waiters; /* private */
+    async_loop_t *loop;      /* private */
+    uint32_t value;          /* private */
+    uint8_t init;            /* private */
+} async_semaphore_t;
+
+/* Initialise sem with value permits on loop. */
+int async_semaphore_init(async_semaphore_t *sem, async_loop_t *loop,
+                         uint32_t value);
+/* Await a permit. */
+int async_semaphore_acquire(async_loop_t *loop, async_semaphore_t *sem);
+/* Return a permit: to the first waiter if any. ASYNC_ERANGE on overflow. */
+int async_semaphore_release(async_semaphore_t *sem);
+/* Permits available now. */
+int async_semaphore_value(const async_semaphore_t *sem);
+
+/* ======================================================================
+ * 8. Gather and timeouts.
+ * ==================================================================== */
+
+/* One per gathered task: how the gather hears it finish. Private. */
+typedef struct async_gather_slot {
+    async_waiter_t link;
+    async_task_t *task;
+    async_gather_t *gather;
+} async_gather_slot_t;
+
+/* Gather flag: report errors per task instead of failing on the first one
+ * (asyncio's return_exceptions=True). */
+#define ASYNC_GATHER_ALL 0x1u
+
+/* Waits for several tasks, like asyncio.gather. Lives in the awaiting
+ * frame, with one slot per task. */
+struct async_gather {
+    async_gather_slot_t *slot; /* private: caller storage */
+    async_task_t *waiter;      /* private */
+    uint32_t n, pending;       /* private */
+    int error;                 /* private: first error seen */
+    uint8_t flags;             /* private */
+    uint8_t state;             /* private */
+};
+
+/* Prepare g for n tasks with caller storage slot[n]. flags: 0 or
+ * ASYNC_GATHER_ALL. Returns 0, ASYNC_EINVAL, ASYNC_EBUSY (g in use). */
+int async_gather_init(async_gather_t *g, async_gather_slot_t *slot,
+                      uint32_t n, unsigned flags);
+
+/* Await every task in tasks[0..n-1]. Returns 0 when all succeeded. By
+ * default, returns the first error as soon as a task fails; the others keep
+ * running. With ASYNC_GATHER_ALL, waits for all and returns 0; each task's
+ * result (or error) is then in async_gather_result. Cancelling the awaiting
+ * task cancels every unfinished task, waits for them, and returns
+ * ASYNC_ECANCELED. Tasks finished before the gather count at once; zero
+ * tasks complete at once. */
+int async_gather(async_loop_t *loop, async_gather_t *g,
+                 async_task_t *const *tasks);
+
+/* The result of the i-th gathered task (ASYNC_ESTATE if unfinished). */
+int async_gather_result(const async_gather_t *g, uint32_t i);
+
+/* A deadline around one AWAIT; lives in the frame. Private fields. */
+typedef struct async_timeout {
+    async_timer_t timer;
+    async_task_t *task;
+    uint8_t state;
+    uint8_t cancels;
+} async_timeout_t;
+
+/* asyncio.wait_for: bound the operation op (any awaitable call) by ticks:
+ *
+ *     AWAIT_TRY(rc, async_wait_for(loop, &f->to, 100,
+ *                                  async_queue_get(loop, &f->q, &f->item)));
+ *
+ * If op does not finish in time it is cancelled (a child coroutine runs its
+ * cleanup) and then ASYNC_ETIMEDOUT is returned. A cancellation from outside
+ * is reported as ASYNC_ECANCELED, never as a timeout. Errors also:
+ * ASYNC_ERANGE, ASYNC_ENOSPC. to must be zeroed or idle. */
+int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
+                   int op);
+
+/* ======================================================================
+ * 9. Queue (queue.c): asyncio.Queue, a bounded FIFO with task_done/join.
+ * ==================================================================== */
+
+/* Queue order. */
+enum async_queue_order { ASYNC_QUEUE_FIFO, ASYNC_QUEUE_LIFO, ASYNC_QUEUE_PRIORITY };
+
+/* Priority order: negative if a comes out before b. */
+typedef int async_queue_cmp(const void *a, const void *b);
+
+typedef struct async_queue {
+    async_waiter_t *getters, *putters, *joiners; /* private */
+    async_loop_t *loop;             /* private */
+    unsigned char *buf;             /* private: caller storage */
+    async_queue_cmp *cmp;           /* private */
+    uint32_t item_size, capacity;   /* private */
+    uint32_t head, count;           /* private */
+    uint32_t unfinished;            /* private: puts not yet task_done */
+    uint32_t promised_items;        /* private: owed to woken getters */
+    uint32_t promised_room;         /* private: owed to woken putters */
+    uint32_t seq;                   /* private: priority tie-break */
+    uint8_t order, shutdown, init;  /* private */
+} async_queue_t;
+
+/* Initialise q on loop over caller storage buf of capacity items of
+ * item_size bytes (for ASYNC_QUEUE_PRIORITY, each stored item carries a
+ * 4-byte sequence number: use ASYNC_QUEUE_STORAGE). cmp is for priority
+ * order only. Returns 0, ASYNC_EINVAL, ASYNC_EBUSY (q in use). */
+int async_queue_init(async_queue_t *q, async_loop_t *loop, void *buf,
+                     uint32_t item_size, uint32_t capacity, int order,
+                     async_queue_cmp *cmp);
+
+/* Bytes of storage for capacity items of item_size in a given order. */
+#define ASYNC_QUEUE_STORAGE(item_size, capacity, order)                       \
+    ((size_t)(capacity) *                                                     \
+     ((size_t)(item_size) + ((order) == ASYNC_QUEUE_PRIORITY ? 4u : 0u)))
+
+/* Await room, then put a copy of *item. Errors: ASYNC_ESHUTDOWN,
+ * ASYNC_ECANCELED (nothing was put), ASYNC_EINVAL, ASYNC_ENOTASK. */
+int async_queue_put(async_loop_t *loop, async_queue_t *q, const void *item);
+
+/* Await an item and copy it to *item. Errors: ASYNC_ESHUTDOWN (shut down
+ * and empty), ASYNC_ECANCELED (nothing was taken), ASYNC_EINVAL. */
+int async_queue_get(async_loop_t *loop, async_queue_t *q, void *item);
+
+/* Put without waiting. ASYNC_EFULL (unchanged), ASYNC_ESHUTDOWN. */
+int async_queue_put_nowait(async_queue_t *q, const void *item);
+
+/* Get without waiting. ASYNC_EEMPTY (unchanged), ASYNC_ESHUTDOWN. */
+int async_queue_get_nowait(async_queue_t *q, void *item);
+
+/* Mark one item got earlier as processed. ASYNC_ESTATE if no item is
+ * outstanding (the count stays at zero). */
+int async_queue_task_done(async_queue_t *q);
+
+/* Await every item put so far being marked done (returns at once if none
+ * is outstanding). Every joiner wakes. */
+int async_queue_join(async_loop_t *loop, async_queue_t *q);
+
+/* Shut q down (asyncio 3.13): later puts fail with ASYNC_ESHUTDOWN and
+ * blocked putters wake with it. Graceful (immediate = 0): queued items can
+ * still be got; getters fail only once it is empty. Immediate: the queued
+ * items are discarded, the unfinished count drops by as many, and blocked
+ * getters wake with ASYNC_ESHUTDOWN. Joiners complete when the count
+ * reaches zero. */
+int async_queue_shutdown(async_queue_t *q, int immediate);
+
+/* Items queued now; capacity; 1/0 for empty and full. */
+int async_queue_size(const async_queue_t *q);
+int async_queue_capacity(const async_queue_t *q);
+int async_queue_empty(const async_queue_t *q);
+int async_queue_full(const async_queue_t *q);
+/* Items put and not yet marked done. */
+int async_queue_unfinished(const async_queue_t *q);
+
+/* ======================================================================
+ * 10. Debug.
+ * ==================================================================== */
+
+/* Called on misuse with the error code and a sentence naming it, in debug
+ * builds (ASYNC_CONFIG_DEBUG). NULL by default. */
+extern void (*async_debug_hook)(int code, const char *what);
+
+/* Name a task for the dump. Kept only in debug builds. */
+int async_task_set_name(async_task_t *task, const char *name);
+/* The task's name, "" if none or not a debug build. */
+const char *async_task_name(const async_task_t *task);
+
+/* Call out(line, arg) once per live task with a line such as
+ * "worker-1 WAITING at worker.c:42". Returns the number of tasks. */
+int async_loop_dump(const async_loop_t *loop,
+                    void (*out)(const char *line, void *arg), void *arg);
+
+/* Private: shared by async.c and queue.c, not part of the API. */
+#define ASYNC__TF_WOKEN 0x01u
+void *async__copy(void *dst, const void *src, size_t n);
+int async__resumed(async_task_t *t);
+int async__cancel_due(async_task_t *t);
+int async__wait_on(async_task_t *t, async_waiter_t **list, uint8_t state);
+async_task_t *async__wake_first(async_loop_t *loop, async_waiter_t **list,
+                                int value);
+void async__wake_all(async_loop_t *loop, async_waiter_t **list, int value);
+#if ASYNC_CONFIG_DEBUG
+int async__misuse(int code, const char *what);
+#define ASYNC__MISUSE(code, what) async__misuse((code), (what))
+#else
+#define ASYNC__MISUSE(code, what) (code)
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ASYNC_H */
