@@ -612,16 +612,13 @@ int async_future_wait(async_loop_t *loop, async_future_t *fut)
     return async__wait_on(t, &fut->waiters, ASYNC_TASK_WAITING);
 }
 
-int async_future_add_callback(async_future_t *fut, async_callback_t *cb,
-                              async_callback_fn *fn, void *arg)
+int async_future_add_callback(async_future_t *fut, async_callback_t *cb)
 {
     async_callback_t **p;
-    if (!fut || fut->state == F_ZERO || !cb || !fn)
+    if (!fut || fut->state == F_ZERO || !cb || !cb->fn)
         return misuse(ASYNC_EINVAL, "async_future_add_callback: bad argument");
     if (cb->queued)
         return misuse(ASYNC_EBUSY, "async_future_add_callback: cb in use");
-    cb->fn = fn;
-    cb->arg = arg;
     cb->queued = 1;
     if (fut->state == F_DONE) {
         call_later(fut->loop, cb);
@@ -1062,42 +1059,59 @@ async_tick_t async_loop_now(const async_loop_t *loop)
     return loop ? loop->now : 0;
 }
 
-int async_call_soon(async_loop_t *loop, async_callback_t *cb,
-                    async_callback_fn *fn, void *arg)
+int async_callback_init(async_callback_t *cb, async_callback_fn *fn, void *arg)
 {
-    if (!loop || !cb || !fn)
-        return misuse(ASYNC_EINVAL, "async_call_soon: NULL argument");
+    if (!cb || !fn)
+        return misuse(ASYNC_EINVAL, "async_callback_init: NULL argument");
     if (cb->queued)
-        return misuse(ASYNC_EBUSY, "async_call_soon: callback already queued");
+        return misuse(ASYNC_EBUSY, "async_callback_init: callback is queued");
+    cb->next = NULL;
     cb->fn = fn;
     cb->arg = arg;
+    return 0;
+}
+
+int async_call_soon(async_loop_t *loop, async_callback_t *cb)
+{
+    if (!loop || !cb || !cb->fn)
+        return misuse(ASYNC_EINVAL, "async_call_soon: bad argument");
+    if (cb->queued)
+        return misuse(ASYNC_EBUSY, "async_call_soon: callback already queued");
     cb->queued = 1;
     call_later(loop, cb);
     return 0;
 }
 
-int async_post(async_loop_t *loop, async_callback_t *cb, async_callback_fn *fn,
-               void *arg)
+/* The posted stack: interrupts and threads push, the loop takes it whole.
+ * Lock-free where pointer atomics are; else under the port's critical
+ * section; else (no port, no atomics) loop thread only. */
+#if defined(ASYNC_PORT_LOCK)
+static int post_claim(async_callback_t *cb)
 {
-    const async_port_t *port;
-    if (!loop || !cb || !fn)
-        return ASYNC_EINVAL;
+    int was;
     ASYNC_PORT_LOCK();
-    if (!cb->queued) {
-        cb->fn = fn;
-        cb->arg = arg;
-        cb->queued = 1;
-        cb->next = loop->posted;
-        loop->posted = cb;
-    }
-    port = loop->port;
+    was = cb->queued;
+    cb->queued = 1;
     ASYNC_PORT_UNLOCK();
-    if (port && port->wake)
-        port->wake(port->ctx);
-    return 0;
+    return !was;
 }
-
-static int has_posts(async_loop_t *loop)
+static void post_push(async_loop_t *loop, async_callback_t *cb)
+{
+    ASYNC_PORT_LOCK();
+    cb->next = loop->posted;
+    loop->posted = cb;
+    ASYNC_PORT_UNLOCK();
+}
+static async_callback_t *post_take(async_loop_t *loop)
+{
+    async_callback_t *list;
+    ASYNC_PORT_LOCK();
+    list = loop->posted;
+    loop->posted = NULL;
+    ASYNC_PORT_UNLOCK();
+    return list;
+}
+static int post_pending(async_loop_t *loop)
 {
     int any;
     ASYNC_PORT_LOCK();
@@ -1105,16 +1119,88 @@ static int has_posts(async_loop_t *loop)
     ASYNC_PORT_UNLOCK();
     return any;
 }
+static void post_release(async_callback_t *cb)
+{
+    ASYNC_PORT_LOCK();
+    cb->queued = 0;
+    ASYNC_PORT_UNLOCK();
+}
+#elif defined(__GCC_ATOMIC_POINTER_LOCK_FREE) && __GCC_ATOMIC_POINTER_LOCK_FREE == 2
+static int post_claim(async_callback_t *cb)
+{
+    return !__atomic_exchange_n(&cb->queued, 1, __ATOMIC_ACQ_REL);
+}
+static void post_push(async_loop_t *loop, async_callback_t *cb)
+{
+    async_callback_t *head = __atomic_load_n(&loop->posted, __ATOMIC_RELAXED);
+    do
+        cb->next = head;
+    while (!__atomic_compare_exchange_n(&loop->posted, &head, cb, 1,
+                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+static async_callback_t *post_take(async_loop_t *loop)
+{
+    return __atomic_exchange_n(&loop->posted, NULL, __ATOMIC_ACQUIRE);
+}
+static int post_pending(async_loop_t *loop)
+{
+    return __atomic_load_n(&loop->posted, __ATOMIC_ACQUIRE) != NULL;
+}
+static void post_release(async_callback_t *cb)
+{
+    __atomic_store_n(&cb->queued, 0, __ATOMIC_RELEASE);
+}
+#else
+static int post_claim(async_callback_t *cb)
+{
+    int was = cb->queued;
+    cb->queued = 1;
+    return !was;
+}
+static void post_push(async_loop_t *loop, async_callback_t *cb)
+{
+    cb->next = loop->posted;
+    loop->posted = cb;
+}
+static async_callback_t *post_take(async_loop_t *loop)
+{
+    async_callback_t *list = loop->posted;
+    loop->posted = NULL;
+    return list;
+}
+static int post_pending(async_loop_t *loop)
+{
+    return loop->posted != NULL;
+}
+static void post_release(async_callback_t *cb)
+{
+    cb->queued = 0;
+}
+#endif
 
-/* Move posts from interrupts and threads onto the callback FIFO, oldest
- * first. */
+int async_post(async_loop_t *loop, async_callback_t *cb)
+{
+    const async_port_t *port;
+    if (!loop || !cb || !cb->fn)
+        return ASYNC_EINVAL;
+    if (post_claim(cb))
+        post_push(loop, cb);
+    /* Wake even when coalesced: the loop may be about to idle. */
+    port = loop->port;
+    if (port && port->wake)
+        port->wake(port->ctx);
+    return 0;
+}
+
+static int has_posts(async_loop_t *loop)
+{
+    return post_pending(loop);
+}
+
+/* Move posts onto the callback FIFO, oldest first. */
 static void take_posts(async_loop_t *loop)
 {
-    async_callback_t *list, *rev = NULL, *next;
-    ASYNC_PORT_LOCK();
-    list = loop->posted;
-    loop->posted = NULL;
-    ASYNC_PORT_UNLOCK();
+    async_callback_t *list = post_take(loop), *rev = NULL, *next;
     for (; list; list = next) {
         next = list->next;
         list->next = rev;
@@ -1163,9 +1249,9 @@ int async_loop_run_once(async_loop_t *loop)
         loop->calls = cb->next;
         if (!loop->calls)
             loop->calls_tail = NULL;
-        ASYNC_PORT_LOCK();
-        cb->queued = 0;
-        ASYNC_PORT_UNLOCK();
+        /* Released before the call, so a post that lands while it runs
+         * queues it again rather than vanishing. */
+        post_release(cb);
         cb->fn(loop, cb);
         ran++;
         if (cb == last_cb)

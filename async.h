@@ -76,11 +76,13 @@
 #endif
 #endif
 
-/* Critical section around state shared with interrupts or other threads.
- * A port defines these; single-threaded code needs nothing. */
-#if !defined(ASYNC_PORT_LOCK)
-#define ASYNC_PORT_LOCK() ((void)0)
-#define ASYNC_PORT_UNLOCK() ((void)0)
+/* Posting from interrupts and threads (async_post) needs either lock-free
+ * pointer atomics (GCC/Clang __atomic builtins: x86, Cortex-M3 and up,
+ * RV32A) or a critical section. Define both macros to use a critical
+ * section instead (a port for Cortex-M0+ masks PRIMASK); with neither,
+ * posting is only safe from the loop's own thread. */
+#if defined(ASYNC_PORT_LOCK) != defined(ASYNC_PORT_UNLOCK)
+#error "define both ASYNC_PORT_LOCK and ASYNC_PORT_UNLOCK, or neither"
 #endif
 
 #if ASYNC_CONFIG_TICK_BITS == 16
@@ -362,22 +364,27 @@ typedef struct async_link {
     struct async_link *next, *prev;
 } async_link_t;
 
-/* A callback queued to run on the loop (future done-callbacks, posts from
- * interrupts). The caller owns it. */
+/* A callback run on the loop: a future's done-callback, or work posted
+ * from an interrupt or another thread. The caller owns it. */
 typedef struct async_callback async_callback_t;
 typedef void async_callback_fn(async_loop_t *loop, async_callback_t *cb);
 struct async_callback {
     async_callback_t *next;   /* private */
     async_callback_fn *fn;    /* private */
-    void *arg;                /* free for the owner */
-    volatile uint8_t queued;  /* private */
+    void *arg;                /* the owner's: set by async_callback_init */
+    uint8_t queued;           /* private: 1 while queued */
 };
+
+/* Prepare cb to call fn(loop, cb) with cb->arg = arg. Returns 0,
+ * ASYNC_EINVAL, or ASYNC_EBUSY while cb is queued. */
+int async_callback_init(async_callback_t *cb, async_callback_fn *fn,
+                        void *arg);
 
 /* The event loop. Zero it or let async_loop_init fill it. */
 struct async_loop {
     async_task_t *ready, *ready_tail; /* private: FIFO of tasks to resume */
     async_callback_t *calls, *calls_tail; /* private: FIFO of callbacks */
-    async_callback_t *volatile posted;    /* private: from ISRs/threads */
+    async_callback_t *posted;         /* private: from ISRs/threads, LIFO */
     async_timer_t **heap;             /* private: min-heap, caller storage */
     uint32_t heap_len, heap_cap;      /* private */
     uint32_t seq;                     /* private */
@@ -431,17 +438,17 @@ async_tick_t async_loop_next_timeout(const async_loop_t *loop);
  * not done or any timer or callback is pending, ASYNC_EINVAL for NULL. */
 int async_loop_close(async_loop_t *loop);
 
-/* Queue cb to run on the loop's next turn. Returns 0, ASYNC_EBUSY if it is
- * already queued, ASYNC_EINVAL for NULL. Loop thread only; see async_post. */
-int async_call_soon(async_loop_t *loop, async_callback_t *cb,
-                    async_callback_fn *fn, void *arg);
+/* Queue cb (prepared by async_callback_init) to run on the loop's next
+ * turn. Returns 0, ASYNC_EBUSY if it is already queued, ASYNC_EINVAL.
+ * Loop thread only; from elsewhere use async_post. */
+int async_call_soon(async_loop_t *loop, async_callback_t *cb);
 
-/* Queue cb from an interrupt or another thread and wake the loop. ISR-safe
- * and thread-safe (with the port's ASYNC_PORT_LOCK). Posting a callback
- * that is already queued coalesces: it runs once. Returns 0 or
- * ASYNC_EINVAL. */
-int async_post(async_loop_t *loop, async_callback_t *cb,
-               async_callback_fn *fn, void *arg);
+/* Queue cb (prepared by async_callback_init) from an interrupt or another
+ * thread, and wake the loop. ISR-safe and thread-safe. Publish the data
+ * the callback will read before posting. Posting a callback that is still
+ * queued coalesces: it runs once, after the post, so it sees the data. A
+ * post is never lost. Returns 0 or ASYNC_EINVAL. */
+int async_post(async_loop_t *loop, async_callback_t *cb);
 
 /* ======================================================================
  * 5. Tasks.
@@ -567,11 +574,10 @@ int async_future_cancel(async_future_t *fut);
  * awaiting task removes only that waiter; the future stays pending. */
 int async_future_wait(async_loop_t *loop, async_future_t *fut);
 
-/* Call fn(loop, cb) on a later turn once fut is done (at once-queued if it
- * is already done). Callbacks run in the order they were added. Returns 0,
- * ASYNC_EINVAL, ASYNC_EBUSY (cb already in use). */
-int async_future_add_callback(async_future_t *fut, async_callback_t *cb,
-                              async_callback_fn *fn, void *arg);
+/* Run cb (prepared by async_callback_init) on a later turn once fut is
+ * done; queued at once if it is already done. Callbacks run in the order
+ * they were added. Returns 0, ASYNC_EINVAL, ASYNC_EBUSY (cb in use). */
+int async_future_add_callback(async_future_t *fut, async_callback_t *cb);
 
 /* 1 if done, 0 if pending, ASYNC_EINVAL. */
 int async_future_done(const async_future_t *fut);
