@@ -7,8 +7,11 @@
  * awaited operation again. An operation either completes (returns a result)
  * or registers the task somewhere (a wait list, the timer heap, the ready
  * FIFO) and returns ASYNC_WAIT. Whoever later wakes the task stores a wake
- * value in it, sets TF_WOKEN and appends it to the ready FIFO; when it runs,
- * the re-evaluated operation sees TF_WOKEN and returns that value.
+ * value in it and appends it to the ready FIFO. When it runs, the loop
+ * hands that value to the AWAIT through loop->wake (the common, cheap
+ * case), or, if the operation asked for it with TF_POLL because it has
+ * work to do on resume (take a queue item, pass on a lock), sets TF_WOKEN
+ * and lets the AWAIT evaluate the operation again.
  *
  * Awaiting a child coroutine pushes its frame and returns ASYNC_WAIT; the
  * loop then runs the child at once, and when it finishes pops back to the
@@ -24,9 +27,10 @@
 #include "async.h"
 
 /* task flags */
-#define TF_WOKEN 0x01u  /* async__resumed by a wake: u.run.value holds the value */
+#define TF_WOKEN ASYNC__TF_WOKEN /* re-evaluating after a wake: value in u.run */
 #define TF_CANCEL 0x02u /* cancellation requested, not yet delivered */
 #define TF_BADARG 0x04u /* wait_for is unwinding an operation it refused */
+#define TF_POLL ASYNC__TF_POLL /* on wake: re-evaluate the op, TF_WOKEN */
 
 /* timer kinds, in bit 0 of the sequence number */
 #define TIMER_TASK 0u
@@ -142,9 +146,8 @@ static void ready_push(async_loop_t *loop, async_task_t *t)
 static void wake(async_loop_t *loop, async_task_t *t, int value)
 {
     t->state = ASYNC_TASK_READY;
-    t->flags |= TF_WOKEN;
-    ready_push(loop, t);
     t->u.run.value = value;
+    ready_push(loop, t);
 }
 
 /* Register t in a wait list; returns ASYNC_WAIT for the operation. */
@@ -283,7 +286,7 @@ int async__cancel_due(async_task_t *t)
     return 1;
 }
 
-/* An operation async__resumed after a wake: the wake value, or ASYNC_ECANCELED
+/* An operation resumed after a wake: the wake value, or ASYNC_ECANCELED
  * when a cancellation arrived after the wake but before the task ran. */
 int async__resumed(async_task_t *t)
 {
@@ -319,6 +322,25 @@ static void finish(async_loop_t *loop, async_task_t *t, int result)
     }
 }
 
+/* Decide how t resumes when it has flags set: the cold side of run_task.
+ * Returns 0 if t must not run. */
+static int prepare(async_loop_t *loop, async_task_t *t)
+{
+    if (t->state == ASYNC_TASK_PENDING && (t->flags & TF_CANCEL)) {
+        finish(loop, t, ASYNC_ECANCELED); /* never started: no cleanup */
+        return 0;
+    }
+    if (t->flags & TF_POLL) {
+        t->flags = (uint8_t)((t->flags & ~TF_POLL) | TF_WOKEN);
+        loop->wake = ASYNC_WAIT;
+    } else if (t->state == ASYNC_TASK_READY && async__cancel_due(t)) {
+        loop->wake = ASYNC_ECANCELED; /* woken, then cancelled */
+    } else {
+        loop->wake = t->u.run.value;
+    }
+    return 1;
+}
+
 /* Resume t: run its innermost frame, descending into children it starts
  * and returning to parents as frames finish, until it suspends or ends.
  * This is the hot path. */
@@ -327,9 +349,11 @@ static void run_task(async_loop_t *loop, async_task_t *t)
     async_frame_t *f = t->inner;
     int rc;
 
-    if (t->state == ASYNC_TASK_PENDING && (t->flags & TF_CANCEL)) {
-        finish(loop, t, ASYNC_ECANCELED); /* never started: no cleanup */
-        return;
+    if (t->flags) {
+        if (!prepare(loop, t))
+            return;
+    } else {
+        loop->wake = t->u.run.value;
     }
     t->state = ASYNC_TASK_RUNNING;
     loop->current = t;
@@ -346,11 +370,13 @@ static void run_task(async_loop_t *loop, async_task_t *t)
             finish(loop, t, rc);
             break;
         }
+        /* The parent re-evaluates its await: async_call returns the
+         * child's result, and a wait_for around it disarms. */
         t->inner = f;
         t->u.run.value = rc;
         t->flags |= TF_WOKEN;
+        loop->wake = ASYNC_WAIT;
     }
-    loop->current = NULL;
 }
 
 static void frame_start(async_frame_t *f, async_fn *fn, async_frame_t *parent)
@@ -384,6 +410,7 @@ int async_task_create(async_loop_t *loop, async_task_t *t, async_fn *fn,
     frame_start(frame, fn, NULL);
     t->inner = frame;
     t->waiters = NULL;
+    t->u.run.value = ASYNC_WAIT; /* the first AWAIT evaluates its op */
     t->state = ASYNC_TASK_PENDING;
     t->flags = 0;
     t->cancels = 0;
@@ -463,7 +490,7 @@ static async_task_t *running(async_loop_t *loop)
     return loop ? loop->current : NULL;
 }
 
-int async_yield(async_loop_t *loop)
+int async__yield_slow(async_loop_t *loop)
 {
     async_task_t *t = running(loop);
     if (!t)
@@ -746,6 +773,7 @@ int async_lock_acquire(async_loop_t *loop, async_lock_t *lock)
     }
     if (async__cancel_due(t))
         return ASYNC_ECANCELED;
+    t->flags |= TF_POLL; /* on resume: pass the lock on if cancelled */
     return async__wait_on(t, &lock->waiters, ASYNC_TASK_WAITING);
 }
 
@@ -815,6 +843,7 @@ int async_semaphore_acquire(async_loop_t *loop, async_semaphore_t *sem)
     }
     if (async__cancel_due(t))
         return ASYNC_ECANCELED;
+    t->flags |= TF_POLL; /* on resume: pass the permit on if cancelled */
     return async__wait_on(t, &sem->waiters, ASYNC_TASK_WAITING);
 }
 
@@ -959,7 +988,7 @@ static int refuse(async_loop_t *loop, async_task_t *t, int op, int code)
 {
     if (op != ASYNC_WAIT)
         return code;
-    t->flags |= TF_BADARG;
+    t->flags |= TF_BADARG | TF_POLL;
     cancel(loop, t);
     return ASYNC_WAIT;
 }
@@ -972,8 +1001,10 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
     if (!t)
         return misuse(ASYNC_ENOTASK, "async_wait_for outside a task");
     if (t->flags & TF_BADARG) {
-        if (op == ASYNC_WAIT)
+        if (op == ASYNC_WAIT) {
+            t->flags |= TF_POLL;
             return ASYNC_WAIT;
+        }
         t->flags &= (uint8_t)~(TF_BADARG | TF_CANCEL);
         t->cancels--;
         return misuse(ASYNC_EINVAL, "async_wait_for: bad argument");
@@ -981,8 +1012,10 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
     if (!to)
         return refuse(loop, t, op, ASYNC_EINVAL);
     if (op == ASYNC_WAIT) {
-        if (to->state != TO_IDLE)
-            return ASYNC_WAIT; /* still waiting, deadline armed or fired */
+        if (to->state != TO_IDLE) {
+            t->flags |= TF_POLL; /* still waiting: keep coming back */
+            return ASYNC_WAIT;
+        }
         if (ticks == ASYNC_FOREVER)
             return ASYNC_WAIT;
         if (ticks > ASYNC_MAX_DELAY)
@@ -993,6 +1026,7 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
         to->task = t;
         to->cancels = t->cancels;
         to->state = TO_ARMED;
+        t->flags |= TF_POLL; /* on resume: come back here to disarm */
         return ASYNC_WAIT;
     }
     /* op finished */
@@ -1031,6 +1065,7 @@ int async_loop_init(async_loop_t *loop, async_timer_t **heap,
     loop->now = 0;
     loop->port = NULL;
     loop->current = NULL;
+    loop->wake = ASYNC_WAIT;
     return 0;
 }
 
@@ -1219,8 +1254,8 @@ static int has_work(async_loop_t *loop)
 
 int async_loop_run_once(async_loop_t *loop)
 {
-    async_callback_t *cb, *last_cb;
-    async_task_t *t, *last;
+    async_callback_t *cb;
+    async_task_t *t;
     int ran = 0;
 
     if (!loop || !loop->tasks.next)
@@ -1243,30 +1278,29 @@ int async_loop_run_once(async_loop_t *loop)
             wake(loop, CONTAINER(n, async_task_t, u.timer), 0);
     }
 
-    /* Phase two: run what was due when the turn began, once each. */
-    last_cb = loop->calls_tail;
-    while ((cb = loop->calls) != NULL) {
-        loop->calls = cb->next;
-        if (!loop->calls)
-            loop->calls_tail = NULL;
+    /* Phase two: run what was due when the turn began, once each. Each
+     * list is taken whole, so whatever becomes ready meanwhile waits for
+     * the next turn. */
+    cb = loop->calls;
+    loop->calls = loop->calls_tail = NULL;
+    while (cb) {
+        async_callback_t *next = cb->next;
         /* Released before the call, so a post that lands while it runs
          * queues it again rather than vanishing. */
         post_release(cb);
         cb->fn(loop, cb);
         ran++;
-        if (cb == last_cb)
-            break;
+        cb = next;
     }
-    last = loop->ready_tail;
-    while ((t = loop->ready) != NULL) {
-        loop->ready = t->u.run.next;
-        if (!loop->ready)
-            loop->ready_tail = NULL;
+    t = loop->ready;
+    loop->ready = loop->ready_tail = NULL;
+    while (t) {
+        async_task_t *next = t->u.run.next;
         run_task(loop, t);
         ran++;
-        if (t == last)
-            break;
+        t = next;
     }
+    loop->current = NULL;
     return ran;
 }
 

@@ -161,7 +161,7 @@ const char *async_strerror(int code);
  *     static int blink(async_loop_t *loop, void *frame)
  *     {
  *         struct blink *b = frame;
- *         ASYNC_BEGIN(b);
+ *         ASYNC_BEGIN(loop, b);
  *         for (b->n = 0; b->n < 3; b->n++)
  *             AWAIT(async_sleep(loop, 500));
  *         ASYNC_END;
@@ -212,7 +212,9 @@ struct async_frame {
 #define ASYNC__FALLTHROUGH
 #endif
 
-/* --- local continuations: the only place that knows switch from goto --- */
+/* --- local continuations: the only place that knows switch from goto ---
+ * ASYNC__LC_DISPATCH(lc) jumps to the saved resume point (or starts);
+ * ASYNC__LC_SAVE(lc) records this line's point; ASYNC__LC_LABEL marks it. */
 #if ASYNC_CONFIG_LC_GOTO
 #define ASYNC__LC_UNWIND ((void *)1)
 #define ASYNC__LC_END ((void *)2)
@@ -222,11 +224,19 @@ struct async_frame {
         if (lc)                                                               \
             goto *(lc);
 #define ASYNC__LC_UNWIND_CASE ASYNC__FALLTHROUGH case 1:
-#define ASYNC__LC_LABEL2(line) async__resume_##line
-#define ASYNC__LC_LABEL(line) ASYNC__LC_LABEL2(line)
-#define ASYNC__LC_POINT(lc)                                                   \
-    (lc) = &&ASYNC__LC_LABEL(__LINE__);                                       \
-    ASYNC__LC_LABEL(__LINE__):
+#define ASYNC__LC_NAME2(line) async__resume_##line
+#define ASYNC__LC_NAME(line) ASYNC__LC_NAME2(line)
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+/* GCC 12+ mistakes a stored label address for a dangling local pointer. */
+#define ASYNC__LC_SAVE(lc)                                                    \
+    _Pragma("GCC diagnostic push")                                            \
+    _Pragma("GCC diagnostic ignored \"-Wdangling-pointer\"")                  \
+    (lc) = &&ASYNC__LC_NAME(__LINE__);                                        \
+    _Pragma("GCC diagnostic pop")
+#else
+#define ASYNC__LC_SAVE(lc) (lc) = &&ASYNC__LC_NAME(__LINE__);
+#endif
+#define ASYNC__LC_LABEL ASYNC__LC_NAME(__LINE__):
 #else
 #define ASYNC__LC_UNWIND 0xFFFFu
 #define ASYNC__LC_END 0xFFFEu
@@ -236,10 +246,10 @@ struct async_frame {
 #define ASYNC__LC_UNWIND_CASE ASYNC__FALLTHROUGH case ASYNC__LC_UNWIND:
 /* The sizeof turns a line number that does not fit the 16-bit resume point
  * into a compile error instead of a wrong resume. */
-#define ASYNC__LC_POINT(lc)                                                   \
+#define ASYNC__LC_SAVE(lc)                                                    \
     (void)sizeof(char[__LINE__ < 0xFFFE ? 1 : -1]);                           \
-    (lc) = __LINE__;                                                          \
-    ASYNC__FALLTHROUGH case __LINE__:
+    (lc) = __LINE__;
+#define ASYNC__LC_LABEL case __LINE__:
 #endif
 
 #if ASYNC_CONFIG_DEBUG
@@ -251,8 +261,10 @@ struct async_frame {
 /* private frame flags */
 #define ASYNC__FRAME_CLEANUP 0x1u
 
-/* Start the body. frame points at the coroutine's frame struct. */
-#define ASYNC_BEGIN(frame)                                                    \
+/* Start the body. loop is the coroutine's loop parameter; frame points at
+ * its frame struct. */
+#define ASYNC_BEGIN(loop, frame)                                              \
+    async_loop_t *const async__l = (loop);                                    \
     async_frame_t *const async__f = (async_frame_t *)(void *)(frame);         \
     int async__rc;                                                            \
     async__top:                                                               \
@@ -289,14 +301,25 @@ struct async_frame {
         goto async__top;                                                      \
     } while (0)
 
-/* Await op and store its result, error or not, in var (try/except). */
+/* Await op and store its result, error or not, in var (try/except).
+ * Reached in the flow of the body, op is evaluated. Resumed, the loop
+ * usually hands over the wake value in loop->wake; when the operation has
+ * work to do on resume, loop->wake is ASYNC_WAIT and op is evaluated
+ * again. The resume point is saved only when op suspends. */
 #define AWAIT_TRY(var, op)                                                    \
     do {                                                                      \
-        ASYNC__LC_POINT(async__f->lc)                                         \
-        async__rc = (op);                                                     \
+        async__rc = ASYNC_WAIT;                                               \
+        if (0) {                                                              \
+            ASYNC__LC_LABEL                                                   \
+            async__rc = async__l->wake;                                       \
+        }                                                                     \
         if (async__rc == ASYNC_WAIT) {                                        \
-            ASYNC__WHERE(async__f);                                           \
-            return ASYNC_WAIT;                                                \
+            async__rc = (op);                                                 \
+            if (async__rc == ASYNC_WAIT) {                                    \
+                ASYNC__LC_SAVE(async__f->lc)                                  \
+                ASYNC__WHERE(async__f);                                       \
+                return ASYNC_WAIT;                                            \
+            }                                                                 \
         }                                                                     \
         (var) = async__rc;                                                    \
     } while (0)
@@ -393,6 +416,7 @@ struct async_loop {
     async_tick_t now;                 /* private */
     const async_port_t *port;         /* private */
     async_task_t *current;            /* private: the running task */
+    int wake;                         /* private: value for the resumed AWAIT */
 };
 
 /* Initialise loop with heap storage for `capacity` pending timers. Returns
@@ -530,8 +554,10 @@ int async_task_result(const async_task_t *task);
 /* The running task, or NULL between tasks. */
 async_task_t *async_current(const async_loop_t *loop);
 
-/* Give every other ready task one turn, then resume. */
-int async_yield(async_loop_t *loop);
+/* Give every other ready task one turn, then resume. Inline, because it
+ * is the cheapest suspension there is: it appends the task to the ready
+ * FIFO. Errors: ASYNC_ENOTASK, ASYNC_ECANCELED. */
+static inline int async_yield(async_loop_t *loop);
 
 /* Sleep for ticks (0 is a yield; ASYNC_FOREVER until cancelled). Equal
  * deadlines wake in the order the sleeps started. Errors: ASYNC_ERANGE
@@ -800,7 +826,26 @@ int async_loop_dump(const async_loop_t *loop,
                     void (*out)(const char *line, void *arg), void *arg);
 
 /* Private: shared by async.c and queue.c, not part of the API. */
-#define ASYNC__TF_WOKEN 0x01u
+int async__yield_slow(async_loop_t *loop);
+
+static inline int async_yield(async_loop_t *loop)
+{
+    async_task_t *t = loop ? loop->current : NULL;
+    if (!t || t->flags)
+        return async__yield_slow(loop); /* misuse, cancel, re-evaluation */
+    t->state = ASYNC_TASK_READY;
+    t->u.run.value = 0;
+    t->u.run.next = NULL;
+    if (loop->ready_tail)
+        loop->ready_tail->u.run.next = t;
+    else
+        loop->ready = t;
+    loop->ready_tail = t;
+    return ASYNC_WAIT;
+}
+
+#define ASYNC__TF_WOKEN 0x01u /* resumed to re-evaluate: value in u.run */
+#define ASYNC__TF_POLL 0x08u  /* on wake, re-evaluate the awaited op */
 void *async__copy(void *dst, const void *src, size_t n);
 int async__resumed(async_task_t *t);
 int async__cancel_due(async_task_t *t);

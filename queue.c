@@ -234,6 +234,7 @@ int async_queue_put(async_loop_t *loop, async_queue_t *q, const void *item)
     }
     if (async__cancel_due(t))
         return ASYNC_ECANCELED;
+    t->flags |= ASYNC__TF_POLL; /* on resume: put the item */
     return async__wait_on(t, &q->putters, ASYNC_TASK_WAITING);
 }
 
@@ -268,6 +269,7 @@ int async_queue_get(async_loop_t *loop, async_queue_t *q, void *item)
         return ASYNC_ESHUTDOWN;
     if (async__cancel_due(t))
         return ASYNC_ECANCELED;
+    t->flags |= ASYNC__TF_POLL; /* on resume: take the item */
     return async__wait_on(t, &q->getters, ASYNC_TASK_WAITING);
 }
 

@@ -16,7 +16,7 @@ struct nest {
 static int nest(async_loop_t *l, void *frame)
 {
     struct nest *n = frame;
-    ASYNC_BEGIN(n);
+    ASYNC_BEGIN(l, n);
     trace("in%d", n->depth);
     AWAIT(async_sleep(l, 1));
     if (n->depth == n->fail_at)
@@ -40,7 +40,7 @@ struct top {
 static int top_nested(async_loop_t *l, void *frame)
 {
     struct top *t = frame;
-    ASYNC_BEGIN(t);
+    ASYNC_BEGIN(l, t);
     t->n[0].depth = 1;
     t->n[0].sub = &t->n[1];
     t->n[1].depth = 2;
@@ -84,7 +84,7 @@ struct catcher {
 static int catcher(async_loop_t *l, void *frame)
 {
     struct catcher *c = frame;
-    ASYNC_BEGIN(c);
+    ASYNC_BEGIN(l, c);
     c->child.depth = 1;
     c->child.fail_at = 1;
     AWAIT_TRY(c->rc, async_call(l, nest, &c->child));
@@ -114,7 +114,7 @@ struct flusher {
 static int flusher(async_loop_t *l, void *frame)
 {
     struct flusher *f = frame;
-    ASYNC_BEGIN(f);
+    ASYNC_BEGIN(l, f);
     trace("body");
     ASYNC_RETURN(7);
     trace("never");
@@ -158,7 +158,7 @@ struct rec {
 static int rec(async_loop_t *l, void *frame)
 {
     struct rec *r = frame;
-    ASYNC_BEGIN(r);
+    ASYNC_BEGIN(l, r);
     if (r->left == 0) {
         AWAIT(async_sleep(l, 1));
         ASYNC_RETURN(0);
@@ -190,7 +190,7 @@ struct misuser {
 static int misuser(async_loop_t *l, void *frame)
 {
     struct misuser *m = frame;
-    ASYNC_BEGIN(m);
+    ASYNC_BEGIN(l, m);
     AWAIT_TRY(m->a, async_call(l, NULL, &m->child));
     AWAIT_TRY(m->b, async_call(l, nest, NULL));
     AWAIT_TRY(m->c, async_call(l, nest, m)); /* its own frame: in use */

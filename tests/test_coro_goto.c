@@ -12,7 +12,7 @@
     static int sw(async_loop_t *l, void *frame)                               \
     {                                                                         \
         struct sw *s = frame;                                                 \
-        ASYNC_BEGIN(s);                                                       \
+        ASYNC_BEGIN(l, s);                                                      \
         for (s->i = 0; s->i < 3; s->i++) {                                    \
             switch (s->i) {                                                   \
             case 1:                                                           \
