@@ -490,19 +490,6 @@ static async_task_t *running(async_loop_t *loop)
     return loop ? loop->current : NULL;
 }
 
-int async__yield_slow(async_loop_t *loop)
-{
-    async_task_t *t = running(loop);
-    if (!t)
-        return misuse(ASYNC_ENOTASK, "async_yield outside a task");
-    if (t->flags & TF_WOKEN)
-        return async__resumed(t);
-    if (async__cancel_due(t))
-        return ASYNC_ECANCELED;
-    wake(loop, t, 0);
-    return ASYNC_WAIT;
-}
-
 int async_sleep(async_loop_t *loop, async_tick_t ticks)
 {
     async_task_t *t = running(loop);

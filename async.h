@@ -826,23 +826,7 @@ int async_loop_dump(const async_loop_t *loop,
                     void (*out)(const char *line, void *arg), void *arg);
 
 /* Private: shared by async.c and queue.c, not part of the API. */
-int async__yield_slow(async_loop_t *loop);
 
-static inline int async_yield(async_loop_t *loop)
-{
-    async_task_t *t = loop ? loop->current : NULL;
-    if (!t || t->flags)
-        return async__yield_slow(loop); /* misuse, cancel, re-evaluation */
-    t->state = ASYNC_TASK_READY;
-    t->u.run.value = 0;
-    t->u.run.next = NULL;
-    if (loop->ready_tail)
-        loop->ready_tail->u.run.next = t;
-    else
-        loop->ready = t;
-    loop->ready_tail = t;
-    return ASYNC_WAIT;
-}
 
 #define ASYNC__TF_WOKEN 0x01u /* resumed to re-evaluate: value in u.run */
 #define ASYNC__TF_POLL 0x08u  /* on wake, re-evaluate the awaited op */
@@ -859,6 +843,29 @@ int async__misuse(int code, const char *what);
 #else
 #define ASYNC__MISUSE(code, what) (code)
 #endif
+
+static inline int async_yield(async_loop_t *loop)
+{
+    async_task_t *t = loop ? loop->current : NULL;
+    if (!t)
+        return ASYNC__MISUSE(ASYNC_ENOTASK, "async_yield outside a task");
+    if (t->flags & ASYNC__TF_WOKEN) {
+        /* Evaluated again on resume (inside wait_for): the yield is over. */
+        t->flags &= (uint8_t)~ASYNC__TF_WOKEN;
+        return t->u.run.value;
+    }
+    /* A pending cancellation is delivered when the task resumes here. No
+     * call on this path: a coroutine that only yields stays a leaf. */
+    t->state = ASYNC_TASK_READY;
+    t->u.run.value = 0;
+    t->u.run.next = NULL;
+    if (loop->ready_tail)
+        loop->ready_tail->u.run.next = t;
+    else
+        loop->ready = t;
+    loop->ready_tail = t;
+    return ASYNC_WAIT;
+}
 
 #ifdef __cplusplus
 }
