@@ -288,6 +288,7 @@ struct async_frame {
     if (0)                                                                    \
         goto async__top;                                                      \
     (void)async__rc;                                                          \
+    (void)async__l;                                                           \
     async__f->lc = ASYNC__LC_END;                                             \
     return async__f->result
 
