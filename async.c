@@ -314,11 +314,13 @@ static void finish(async_loop_t *loop, async_task_t *t, int result)
     loop->live--;
     while ((w = t->waiters) != NULL) {
         wl_remove(&t->waiters, w);
-        if (w->list)
+        if (w->list) {
             wake(loop, task_of_waiter(w), result);
-        else
+        } else {
+            w->next = NULL; /* the slot is out of the list */
             gather_child_done(loop, CONTAINER(w, async_gather_slot_t, link),
                               result);
+        }
     }
 }
 
@@ -327,6 +329,7 @@ static void finish(async_loop_t *loop, async_task_t *t, int result)
 static int prepare(async_loop_t *loop, async_task_t *t)
 {
     if (t->state == ASYNC_TASK_PENDING && (t->flags & TF_CANCEL)) {
+        t->inner->flags = 0;
         finish(loop, t, ASYNC_ECANCELED); /* never started: no cleanup */
         return 0;
     }
@@ -365,6 +368,7 @@ static void run_task(async_loop_t *loop, async_task_t *t)
             f = t->inner; /* a child was pushed: run it now */
             continue;
         }
+        f->flags = 0; /* ended: the frame may be used again */
         f = f->parent;
         if (!f) {
             finish(loop, t, rc);
@@ -385,7 +389,7 @@ static void frame_start(async_frame_t *f, async_fn *fn, async_frame_t *parent)
     f->parent = parent;
     f->result = 0;
     f->lc = 0;
-    f->flags = 0;
+    f->flags = ASYNC__FRAME_LIVE;
 #if ASYNC_CONFIG_DEBUG
     f->file = NULL;
     f->line = 0;
@@ -394,7 +398,7 @@ static void frame_start(async_frame_t *f, async_fn *fn, async_frame_t *parent)
 
 static int frame_busy(const async_frame_t *f)
 {
-    return f->lc != 0 && f->lc != ASYNC__LC_END;
+    return (f->flags & ASYNC__FRAME_LIVE) != 0;
 }
 
 int async_task_create(async_loop_t *loop, async_task_t *t, async_fn *fn,
@@ -428,8 +432,7 @@ int async_task_create(async_loop_t *loop, async_task_t *t, async_fn *fn,
 
 static int cancel(async_loop_t *loop, async_task_t *t)
 {
-    if (t->cancels < UINT8_MAX)
-        t->cancels++;
+    t->cancels++; /* wraps; only differences are compared */
     if (!shielded(t)) {
         switch (t->state) {
         case ASYNC_TASK_SLEEPING:
@@ -530,7 +533,7 @@ int async_call(async_loop_t *loop, async_fn *fn, void *frame)
     }
     if (!fn || !frame)
         return misuse(ASYNC_EINVAL, "async_call: NULL function or frame");
-    if (frame_busy(frame) || frame == (void *)t->inner)
+    if (frame_busy(frame))
         return misuse(ASYNC_EBUSY, "async_call: child frame is in use");
     frame_start(frame, fn, t->inner);
     t->inner = frame;
@@ -866,8 +869,10 @@ static void gather_detach(async_gather_t *g)
     uint32_t i;
     for (i = 0; i < g->n; i++) {
         async_gather_slot_t *s = &g->slot[i];
-        if (s->task->state != ASYNC_TASK_DONE)
+        if (s->link.next) {
             wl_remove(&s->task->waiters, &s->link);
+            s->link.next = NULL;
+        }
     }
 }
 
@@ -893,6 +898,7 @@ static void gather_child_done(async_loop_t *loop, async_gather_slot_t *s,
                               int result)
 {
     async_gather_t *g = s->gather;
+    s->result = result;
     g->pending--;
     if (result < 0 && g->error == 0)
         g->error = result;
@@ -907,7 +913,7 @@ static void gather_cancel(async_loop_t *loop, async_gather_t *g)
     uint32_t i;
     g->state |= G_CANCELLED;
     for (i = 0; i < g->n; i++)
-        if (g->slot[i].task->state != ASYNC_TASK_DONE)
+        if (g->slot[i].link.next)
             cancel(loop, g->slot[i].task);
 }
 
@@ -931,9 +937,12 @@ int async_gather(async_loop_t *loop, async_gather_t *g,
         async_gather_slot_t *s = &g->slot[i];
         s->task = tasks[i];
         s->gather = g;
+        s->result = ASYNC_ESTATE;
         if (s->task->state == ASYNC_TASK_DONE) {
-            if (s->task->u.run.value < 0 && g->error == 0)
-                g->error = s->task->u.run.value;
+            s->link.next = NULL;
+            s->result = s->task->u.run.value;
+            if (s->result < 0 && g->error == 0)
+                g->error = s->result;
         } else {
             s->link.list = NULL; /* marks a gather slot in a waiter list */
             wl_push(&s->task->waiters, &s->link);
@@ -958,7 +967,7 @@ int async_gather_result(const async_gather_t *g, uint32_t i)
 {
     if (!g || i >= g->n || (g->state & 0x7Fu) < G_WAITING)
         return ASYNC_EINVAL;
-    return async_task_result(g->slot[i].task);
+    return g->slot[i].result;
 }
 
 /* ------------------------------------------------------------- timeouts */
@@ -971,10 +980,13 @@ static void timeout_fire(async_loop_t *loop, async_timeout_t *to)
 
 /* wait_for refuses an operation that has already suspended: cancel it so
  * that it unwinds (its cleanup runs), then report code on resume. */
-static int refuse(async_loop_t *loop, async_task_t *t, int op, int code)
+static int refuse(async_loop_t *loop, async_task_t *t, async_timeout_t *to,
+                  int op, int code)
 {
     if (op != ASYNC_WAIT)
-        return code;
+        return misuse(code, "async_wait_for: refused");
+    if (to)
+        to->refused = (int8_t)code;
     t->flags |= TF_BADARG | TF_POLL;
     cancel(loop, t);
     return ASYNC_WAIT;
@@ -984,20 +996,20 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
                    int op)
 {
     async_task_t *t = running(loop);
-    int rc;
+    int rc, others;
     if (!t)
         return misuse(ASYNC_ENOTASK, "async_wait_for outside a task");
     if (t->flags & TF_BADARG) {
-        if (op == ASYNC_WAIT) {
-            t->flags |= TF_POLL;
-            return ASYNC_WAIT;
-        }
-        t->flags &= (uint8_t)~(TF_BADARG | TF_CANCEL);
+        t->flags |= TF_POLL;
+        if (op == ASYNC_WAIT)
+            return ASYNC_WAIT; /* the refused op is still unwinding */
+        t->flags &= (uint8_t)~(TF_BADARG | TF_CANCEL | TF_POLL);
         t->cancels--;
-        return misuse(ASYNC_EINVAL, "async_wait_for: bad argument");
+        rc = to ? to->refused : ASYNC_EINVAL;
+        return misuse(rc, "async_wait_for: refused");
     }
     if (!to)
-        return refuse(loop, t, op, ASYNC_EINVAL);
+        return refuse(loop, t, to, op, ASYNC_EINVAL);
     if (op == ASYNC_WAIT) {
         if (to->state != TO_IDLE) {
             t->flags |= TF_POLL; /* still waiting: keep coming back */
@@ -1006,10 +1018,10 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
         if (ticks == ASYNC_FOREVER)
             return ASYNC_WAIT;
         if (ticks > ASYNC_MAX_DELAY)
-            return refuse(loop, t, op, ASYNC_EINVAL);
+            return refuse(loop, t, to, op, ASYNC_ERANGE);
         rc = timer_start(loop, &to->timer, ticks, TIMER_TIMEOUT);
         if (rc < 0)
-            return refuse(loop, t, op, ASYNC_EINVAL);
+            return refuse(loop, t, to, op, rc);
         to->task = t;
         to->cancels = t->cancels;
         to->state = TO_ARMED;
@@ -1020,10 +1032,12 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
     if (to->state == TO_ARMED) {
         timer_stop(loop, &to->timer);
     } else if (to->state == TO_FIRED) {
-        int others = t->cancels > (uint8_t)(to->cancels + 1u);
+        /* Our expiry was one cancellation request; any more came from
+         * outside and must not be reported as a timeout. Counts wrap. */
+        others = (uint8_t)(t->cancels - to->cancels) > 1u;
         t->cancels--; /* take back our own request */
-        if (!others)
-            t->flags &= (uint8_t)~TF_CANCEL;
+        if (op == ASYNC_ECANCELED || !others)
+            t->flags &= (uint8_t)~TF_CANCEL; /* delivered, or only ours */
         if (op == ASYNC_ECANCELED && !others)
             op = ASYNC_ETIMEDOUT;
     }
@@ -1033,13 +1047,16 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
 
 /* ----------------------------------------------------------------- loop */
 
+static int post_pending(async_loop_t *loop);
+
 int async_loop_init(async_loop_t *loop, async_timer_t **heap,
                     uint32_t capacity)
 {
     if (!loop || (capacity && !heap))
         return misuse(ASYNC_EINVAL, "async_loop_init: bad argument");
-    if (loop->tasks.next && loop->live)
-        return misuse(ASYNC_EBUSY, "async_loop_init: loop has live tasks");
+    if (loop->tasks.next && (loop->live || loop->heap_len || loop->calls ||
+                             post_pending(loop)))
+        return misuse(ASYNC_EBUSY, "async_loop_init: the loop is in use");
     loop->ready = loop->ready_tail = NULL;
     loop->calls = loop->calls_tail = NULL;
     loop->posted = NULL;

@@ -259,7 +259,8 @@ struct async_frame {
 #endif
 
 /* private frame flags */
-#define ASYNC__FRAME_CLEANUP 0x1u
+#define ASYNC__FRAME_CLEANUP 0x1u /* its cleanup section is running */
+#define ASYNC__FRAME_LIVE 0x2u    /* started and not yet ended */
 
 /* Start the body. loop is the coroutine's loop parameter; frame points at
  * its frame struct. */
@@ -421,7 +422,8 @@ struct async_loop {
 };
 
 /* Initialise loop with heap storage for `capacity` pending timers. Returns
- * 0, ASYNC_EINVAL (NULL loop, or NULL heap with capacity > 0). */
+ * 0, ASYNC_EINVAL (NULL loop, or NULL heap with capacity > 0), or
+ * ASYNC_EBUSY if the loop is in use (anything async_loop_close refuses). */
 int async_loop_init(async_loop_t *loop, async_timer_t **heap,
                     uint32_t capacity);
 
@@ -526,9 +528,11 @@ struct async_task {
 };
 
 /* Schedule fn(loop, frame) as a task, like asyncio.create_task: returns at
- * once; the task first runs on a later turn. frame must be zeroed (or a
- * finished frame). Returns 0, ASYNC_EINVAL (NULL argument), or ASYNC_EBUSY
- * (task is live, or a finished task that someone still awaits). */
+ * once; the task first runs on a later turn. frame must be zeroed or
+ * finished. A finished task may be created again at once: its waiters
+ * have been woken and gathers keep their own copy of its result.
+ * Returns 0, ASYNC_EINVAL (NULL argument, uninitialised loop), or
+ * ASYNC_EBUSY (task is live, or frame belongs to a live coroutine). */
 int async_task_create(async_loop_t *loop, async_task_t *task, async_fn *fn,
                       void *frame);
 
@@ -673,11 +677,13 @@ int async_semaphore_value(const async_semaphore_t *sem);
  * 8. Gather and timeouts.
  * ==================================================================== */
 
-/* One per gathered task: how the gather hears it finish. Private. */
+/* One per gathered task: how the gather hears it finish, and its result
+ * once it has. Private. */
 typedef struct async_gather_slot {
-    async_waiter_t link;
+    async_waiter_t link;    /* in the task's waiters; next is NULL once out */
     async_task_t *task;
     async_gather_t *gather;
+    int result;
 } async_gather_slot_t;
 
 /* Gather flag: report errors per task instead of failing on the first one
@@ -719,6 +725,7 @@ typedef struct async_timeout {
     async_task_t *task;
     uint8_t state;
     uint8_t cancels;
+    int8_t refused; /* the error to report once a refused op unwound */
 } async_timeout_t;
 
 /* asyncio.wait_for: bound the operation op (any awaitable call) by ticks:
@@ -728,8 +735,10 @@ typedef struct async_timeout {
  *
  * If op does not finish in time it is cancelled (a child coroutine runs its
  * cleanup) and then ASYNC_ETIMEDOUT is returned. A cancellation from outside
- * is reported as ASYNC_ECANCELED, never as a timeout. Errors also:
- * ASYNC_ERANGE, ASYNC_ENOSPC. to must be zeroed or idle. */
+ * is reported as ASYNC_ECANCELED, never as a timeout. Refusals: NULL to
+ * (ASYNC_EINVAL), ticks > ASYNC_MAX_DELAY (ASYNC_ERANGE), a full timer
+ * heap (ASYNC_ENOSPC); op, already started, is first cancelled and
+ * unwound, so nothing is left behind. to must be zeroed or idle. */
 int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
                    int op);
 
@@ -781,7 +790,8 @@ int async_queue_get(async_loop_t *loop, async_queue_t *q, void *item);
 /* Put without waiting. ASYNC_EFULL (unchanged), ASYNC_ESHUTDOWN. */
 int async_queue_put_nowait(async_queue_t *q, const void *item);
 
-/* Get without waiting. ASYNC_EEMPTY (unchanged), ASYNC_ESHUTDOWN. */
+/* Get without waiting. ASYNC_EEMPTY (nothing that is not promised to a
+ * woken getter; unchanged), ASYNC_ESHUTDOWN (shut down and empty). */
 int async_queue_get_nowait(async_queue_t *q, void *item);
 
 /* Mark one item got earlier as processed. ASYNC_ESTATE if no item is

@@ -147,6 +147,8 @@ static void take_item(async_queue_t *q, void *item)
         q->loop->current->held++;
 #endif
     offer_room(q);
+    if (q->shutdown && q->count == 0) /* the last item: nothing more comes */
+        async__wake_all(q->loop, &q->getters, ASYNC_ESHUTDOWN);
 }
 
 static int valid(const async_queue_t *q)
@@ -200,7 +202,7 @@ int async_queue_get_nowait(async_queue_t *q, void *item)
         take_item(q, item);
         return 0;
     }
-    return q->shutdown ? ASYNC_ESHUTDOWN : ASYNC_EEMPTY;
+    return q->shutdown && q->count == 0 ? ASYNC_ESHUTDOWN : ASYNC_EEMPTY;
 }
 
 int async_queue_put(async_loop_t *loop, async_queue_t *q, const void *item)
@@ -251,13 +253,18 @@ int async_queue_get(async_loop_t *loop, async_queue_t *q, void *item)
         rc = async__resumed(t);
         if (promised)
             q->promised_items--;
-        if (rc < 0) {
+        if (rc == ASYNC_ESHUTDOWN) {
+            /* Woken by shutdown: like asyncio, look again. An item that a
+             * cancelled getter passed on may be there for us. */
+            if (q->count <= q->promised_items)
+                return ASYNC_ESHUTDOWN;
+        } else if (rc < 0) {
             if (promised)
                 offer_item(q); /* not taken: the next getter may have it */
             return rc;
-        }
-        if (q->count == 0)
+        } else if (q->count == 0) {
             return ASYNC_ESHUTDOWN; /* discarded by an immediate shutdown */
+        }
         take_item(q, item);
         return 0;
     }
@@ -265,7 +272,7 @@ int async_queue_get(async_loop_t *loop, async_queue_t *q, void *item)
         take_item(q, item);
         return 0;
     }
-    if (q->shutdown)
+    if (q->shutdown && q->count == 0)
         return ASYNC_ESHUTDOWN;
     if (async__cancel_due(t))
         return ASYNC_ECANCELED;
@@ -318,9 +325,11 @@ int async_queue_shutdown(async_queue_t *q, int immediate)
         if (q->unfinished == 0)
             async__wake_all(q->loop, &q->joiners, 0);
     }
-    /* Nothing more will be put: getters still waiting will never be served
-     * and putters never admitted. */
-    async__wake_all(q->loop, &q->getters, ASYNC_ESHUTDOWN);
+    /* Nothing more will be put: putters are never admitted, and getters
+     * fail once no item is left (one promised to a woken getter may still
+     * be passed on to them). */
+    if (q->count == 0)
+        async__wake_all(q->loop, &q->getters, ASYNC_ESHUTDOWN);
     async__wake_all(q->loop, &q->putters, ASYNC_ESHUTDOWN);
     return 0;
 }
