@@ -716,7 +716,9 @@ int async_gather_init(async_gather_t *g, async_gather_slot_t *slot,
 int async_gather(async_loop_t *loop, async_gather_t *g,
                  async_task_t *const *tasks);
 
-/* The result of the i-th gathered task (ASYNC_ESTATE if unfinished). */
+/* The result of the i-th gathered task, as the gather saw it:
+ * ASYNC_ESTATE if that task had not finished when the gather completed
+ * (early, on a first error); ask the task itself, async_task_result. */
 int async_gather_result(const async_gather_t *g, uint32_t i);
 
 /* A deadline around one AWAIT; lives in the frame. Private fields. */
@@ -738,7 +740,9 @@ typedef struct async_timeout {
  * is reported as ASYNC_ECANCELED, never as a timeout. Refusals: NULL to
  * (ASYNC_EINVAL), ticks > ASYNC_MAX_DELAY (ASYNC_ERANGE), a full timer
  * heap (ASYNC_ENOSPC); op, already started, is first cancelled and
- * unwound, so nothing is left behind. to must be zeroed or idle. */
+ * unwound, so nothing is left behind. A deadline that passes while op's
+ * cleanup section runs does not interrupt it; if op then returns a value,
+ * that value is returned. to must be zeroed or idle. */
 int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
                    int op);
 

@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Timeouts: async_wait_for, like asyncio.wait_for / asyncio.timeout. An
+ * operation that finishes in time gives its result and disarms the
+ * deadline; at the deadline the operation is cancelled, unwinds (a child's
+ * cleanup runs to its end) and ASYNC_ETIMEDOUT comes back. A cancellation
+ * from outside stays a cancellation. Nested deadlines each report their
+ * own expiry. Bad arguments unwind the operation and return an error;
+ * nothing is left behind, not even after thousands of expiries.
+ */
+#include "harness.h"
+
+#define NOW ((unsigned)async_loop_now(&loop))
+
+/* A result for the trace: the error's short name, or the number. */
+static const char *res(int rc)
+{
+    static char buf[8][16];
+    static int i;
+    if (rc < 0)
+        return async_strerror_name(rc) + sizeof "ASYNC_" - 1;
+    i = (i + 1) % 8;
+    snprintf(buf[i], sizeof buf[i], "%d", rc);
+    return buf[i];
+}
+
+/* A child coroutine: sleeps `ticks` and returns `value`. A cancel ends it
+ * unless it swallows it; its cleanup may itself sleep fin_ticks. */
+struct child {
+    async_frame_t co;
+    const char *name;
+    async_tick_t ticks, fin_ticks;
+    int value, swallow, rc;
+};
+
+static int child(async_loop_t *l, void *frame)
+{
+    struct child *c = frame;
+    ASYNC_BEGIN(l, c);
+    trace("%s:start@%u", c->name, NOW);
+    AWAIT_TRY(c->rc, async_sleep(l, c->ticks));
+    if (c->rc < 0 && !c->swallow)
+        ASYNC_RETURN(c->rc);
+    trace("%s:woke %s@%u", c->name, res(c->rc), NOW);
+    ASYNC_RETURN(c->value);
+    ASYNC_FINALLY;
+    trace("%s:fin(%s)@%u", c->name, res(ASYNC_RESULT), NOW);
+    if (c->fin_ticks) {
+        AWAIT(async_sleep(l, c->fin_ticks));
+        trace("%s:fin-end@%u", c->name, NOW);
+    }
+    ASYNC_END;
+}
+
+/* What the timed task awaits under its deadline. */
+enum op { OP_SLEEP, OP_CALL, OP_EVENT, OP_TASK, OP_GATHER };
+
+/* After `delay`, awaits op bounded by `limit` (through a NULL timeout if
+ * null_to), traces the result, and, if `after` is set, then sleeps that
+ * long to show whether later awaits work normally. Returns the result. */
+struct timed {
+    async_frame_t co;
+    async_timeout_t to;
+    enum op op;
+    async_tick_t delay, limit, ticks, after;
+    async_fn *fn;    /* OP_CALL: the child coroutine and its frame */
+    void *arg;
+    async_event_t *ev;
+    async_task_t *tasks[2]; /* OP_TASK: the first; OP_GATHER: both */
+    async_gather_t g;       /* OP_GATHER: prepared by the test */
+    async_gather_slot_t slot[2];
+    int null_to, rc, rc2;
+};
+
+static int timed(async_loop_t *l, void *frame)
+{
+    struct timed *t = frame;
+    ASYNC_BEGIN(l, t);
+    if (t->delay)
+        AWAIT(async_sleep(l, t->delay));
+    if (t->op == OP_SLEEP)
+        AWAIT_TRY(t->rc, async_wait_for(l, t->null_to ? NULL : &t->to,
+                                        t->limit, async_sleep(l, t->ticks)));
+    else if (t->op == OP_CALL)
+        AWAIT_TRY(t->rc,
+                  async_wait_for(l, t->null_to ? NULL : &t->to, t->limit,
+                                 async_call(l, t->fn, t->arg)));
+    else if (t->op == OP_EVENT)
+        AWAIT_TRY(t->rc, async_wait_for(l, t->null_to ? NULL : &t->to,
+                                        t->limit, async_event_wait(l, t->ev)));
+    else if (t->op == OP_TASK)
+        AWAIT_TRY(t->rc, async_wait_for(l, &t->to, t->limit,
+                                        async_task_wait(l, t->tasks[0])));
+    else
+        AWAIT_TRY(t->rc, async_wait_for(l, &t->to, t->limit,
+                                        async_gather(l, &t->g, t->tasks)));
+    trace("T:%s@%u", res(t->rc), NOW);
+    if (t->after) {
+        AWAIT_TRY(t->rc2, async_sleep(l, t->after));
+        trace("T:slept %s@%u", res(t->rc2), NOW);
+    }
+    ASYNC_RETURN(t->rc);
+    ASYNC_END;
+}
+
+struct canceller {
+    async_frame_t co;
+    async_task_t *target;
+    async_tick_t at;
+    int show_ready;
+};
+
+/* Cancels target after `at` ticks (at once, on its first turn, for 0);
+ * with show_ready, first traces whether the target was already woken. */
+static int canceller(async_loop_t *l, void *frame)
+{
+    struct canceller *c = frame;
+    ASYNC_BEGIN(l, c);
+    if (c->at)
+        AWAIT(async_sleep(l, c->at));
+    if (c->show_ready)
+        trace("ready=%d", async_task_state(c->target) == ASYNC_TASK_READY);
+    trace("cancel@%u=%d", NOW, async_task_cancel(l, c->target));
+    ASYNC_END;
+}
+
+/* -------------------------------------------------------- in time, late */
+
+START_TEST(an_op_in_time_gives_its_result_and_disarms_the_deadline)
+{
+    static struct child c = {.name = "C", .ticks = 3, .value = 7};
+    static struct timed t = {.op = OP_CALL, .limit = 10, .fn = child,
+                             .arg = &c};
+    static async_task_t tt;
+    async_task_create(&loop, &tt, timed, &t);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "C:start@0 C:woke 0@3 C:fin(7)@3 T:7@3");
+    ck_assert_int_eq(async_task_result(&tt), 7);
+    /* The deadline at 10 is gone: the clock stopped at 3, nothing is left. */
+    ck_assert_uint_eq(async_loop_now(&loop), 3);
+    ck_assert_int_eq(async_loop_close(&loop), 0);
+}
+END_TEST
+
+START_TEST(at_the_deadline_the_op_is_cancelled_and_etimedout_returned)
+{
+    static struct timed t = {.op = OP_SLEEP, .delay = 4, .limit = 5,
+                             .ticks = 100};
+    static async_task_t tt;
+    async_task_create(&loop, &tt, timed, &t);
+    run_until_idle();
+    /* Armed at tick 4, so it expires at exactly 4 + 5; the sleep's own
+     * timer went with it. */
+    ck_assert_str_eq(TRACE, "T:ETIMEDOUT@9");
+    ck_assert_uint_eq(async_loop_now(&loop), 9);
+    ck_assert_int_eq(async_task_result(&tt), ASYNC_ETIMEDOUT);
+}
+END_TEST
+
+START_TEST(a_childs_cleanup_finishes_before_the_timeout_is_reported)
+{
+    static struct child c = {.name = "C", .ticks = 100, .fin_ticks = 3,
+                             .value = 7};
+    static struct timed t = {.op = OP_CALL, .limit = 5, .fn = child,
+                             .arg = &c};
+    static async_task_t tt;
+    async_task_create(&loop, &tt, timed, &t);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "C:start@0 C:fin(ECANCELED)@5 C:fin-end@8 "
+                            "T:ETIMEDOUT@8");
+}
+END_TEST
+
+START_TEST(a_child_that_swallows_the_timeout_gives_its_value)
+{
+    static struct child c = {.name = "C", .ticks = 100, .swallow = 1,
+                             .value = 77};
+    static struct timed t = {.op = OP_CALL, .limit = 5, .fn = child,
+                             .arg = &c, .after = 2};
+    static async_task_t tt;
+    async_task_create(&loop, &tt, timed, &t);
+    run_until_idle();
+    /* The deadline's cancel was used up: the later sleep is not cut. */
+    ck_assert_str_eq(TRACE, "C:start@0 C:woke ECANCELED@5 C:fin(77)@5 "
+                            "T:77@5 T:slept 0@7");
+    ck_assert_int_eq(async_task_result(&tt), 77);
+}
+END_TEST
+
+START_TEST(a_deadline_passing_during_a_childs_cleanup_keeps_its_value)
+{
+    static struct child c = {.name = "C", .ticks = 3, .fin_ticks = 10,
+                             .value = 7};
+    static struct timed t = {.op = OP_CALL, .limit = 5, .fn = child,
+                             .arg = &c, .after = 2};
+    static async_task_t tt;
+    async_task_create(&loop, &tt, timed, &t);
+    run_until_idle();
+    /* The cleanup is not interrupted at 5; the child's work is done and
+     * its value is not thrown away; the deadline's request is withdrawn. */
+    ck_assert_str_eq(TRACE, "C:start@0 C:woke 0@3 C:fin(7)@3 C:fin-end@13 "
+                            "T:7@13 T:slept 0@15");
+}
+END_TEST
+
+START_TEST(on_expiry_an_awaited_task_is_cancelled)
+{
+    static struct child i = {.name = "I", .ticks = 100, .value = 7};
+    static struct timed t = {.op = OP_TASK, .limit = 5};
+    static async_task_t ti, tt;
+    t.tasks[0] = &ti;
+    async_task_create(&loop, &ti, child, &i);
+    async_task_create(&loop, &tt, timed, &t);
+    run_until_idle();
+    /* As asyncio.wait_for(task): the task itself is cancelled. */
+    ck_assert_str_eq(TRACE, "I:start@0 I:fin(ECANCELED)@5 T:ETIMEDOUT@5");
+    ck_assert_int_eq(async_task_result(&ti), ASYNC_ECANCELED);
+}
+END_TEST
+
+START_TEST(on_expiry_a_gather_cancels_its_tasks_and_waits_for_them)
+{
+    static struct child a = {.name = "A", .ticks = 100, .fin_ticks = 3},
+                        b = {.name = "B", .ticks = 2, .value = 1};
+    static struct timed t = {.op = OP_GATHER, .limit = 5};
+    static async_task_t ta, tb, tt;
+    t.tasks[0] = &ta;
+    t.tasks[1] = &tb;
+    ck_assert_int_eq(async_gather_init(&t.g, t.slot, 2, 0), 0);
+    async_task_create(&loop, &ta, child, &a);
+    async_task_create(&loop, &tb, child, &b);
+    async_task_create(&loop, &tt, timed, &t);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "A:start@0 B:start@0 B:woke 0@2 B:fin(1)@2 "
+                            "A:fin(ECANCELED)@5 A:fin-end@8 T:ETIMEDOUT@8");
+}
+END_TEST
+
+START_TEST(forever_never_times_out)
+{
+    static async_event_t ev;
+    static struct timed t = {.op = OP_EVENT, .limit = ASYNC_FOREVER,
+                             .ev = &ev};
+    static async_task_t tt;
+    async_tick_t later;
+    char expect[64];
+    async_event_init(&ev, &loop);
+    async_task_create(&loop, &tt, timed, &t);
+    async_loop_run_once(&loop);
+    /* Nothing was armed: no deadline at all. */
+    ck_assert_uint_eq(async_loop_next_timeout(&loop), ASYNC_FOREVER);
+    /* Two longest delays later the event is set; still no timeout. */
+    later = (async_tick_t)(2u * ASYNC_MAX_DELAY);
+    ck_assert_int_eq(async_loop_set_time(&loop, later), 0);
+    async_event_set(&ev);
+    run_until_idle();
+    snprintf(expect, sizeof expect, "T:0@%u", (unsigned)later);
+    ck_assert_str_eq(TRACE, expect);
+}
+END_TEST
+
+/* ------------------------------------------------- outside cancellation */
+
+/* Catches `n` cancellations of its own, then times out. */
+struct hardy {
+    async_frame_t co;
+    async_timeout_t to;
+    int n, i, rc, caught;
+};
+
+static int hardy(async_loop_t *l, void *frame)
+{
+    struct hardy *h = frame;
+    ASYNC_BEGIN(l, h);
+    for (h->i = 0; h->i < h->n; h->i++) {
+        async_task_cancel(l, async_current(l));
+        AWAIT_TRY(h->rc, async_sleep(l, 1));
+        h->caught += h->rc == ASYNC_ECANCELED;
+    }
+    trace("caught=%d", h->caught);
+    AWAIT_TRY(h->rc, async_wait_for(l, &h->to, 5, async_sleep(l, 100)));
+    trace("T:%s@%u", res(h->rc), NOW);
+    ASYNC_END;
+}
+
+START_TEST(a_task_that_caught_many_cancels_still_times_out)
+{
+    static struct hardy h = {.n = 300};
+    static async_task_t th;
+    async_task_create(&loop, &th, hardy, &h);
+    run_until_idle();
+    /* However many cancellations came before, an expiry is an expiry. */
+    ck_assert_str_eq(TRACE, "caught=300 T:ETIMEDOUT@5");
+}
+END_TEST
+
+START_TEST(an_outside_cancel_is_reported_as_cancelled_and_ends_the_task)
+{
+    static struct child c = {.name = "C", .ticks = 100};
+    static struct timed t = {.op = OP_CALL, .limit = 50, .fn = child,
+                             .arg = &c};
+    static struct canceller k = {.at = 10};
+    static async_task_t tt, tk;
+    k.target = &tt;
+    async_task_create(&loop, &tt, timed, &t);
+    async_task_create(&loop, &tk, canceller, &k);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "C:start@0 cancel@10=1 C:fin(ECANCELED)@10 "
+                            "T:ECANCELED@10");
+    ck_assert_int_eq(async_task_result(&tt), ASYNC_ECANCELED);
+    ck_assert_uint_eq(async_loop_now(&loop), 10); /* deadline disarmed */
+}
+END_TEST
+
+START_TEST(expiry_then_an_outside_cancel_in_the_same_turn_is_cancelled)
+{
+    static struct timed t = {.op = OP_SLEEP, .limit = 10, .ticks = 100,
+                             .after = 2};
+    static struct canceller k = {.at = 10, .show_ready = 1};
+    static async_task_t tt, tk;
+    k.target = &tt;
+    /* The canceller's timer is older, so at tick 10 it runs before T; but
+     * the deadline has already fired (timers fire before tasks run). T
+     * sees one cancellation, not a timeout, and its later sleep is not
+     * cut. */
+    async_task_create(&loop, &tk, canceller, &k);
+    async_task_create(&loop, &tt, timed, &t);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "ready=1 cancel@10=1 T:ECANCELED@10 T:slept 0@12");
+}
+END_TEST
+
+START_TEST(an_outside_cancel_then_expiry_in_the_same_turn_is_cancelled)
+{
+    static struct timed t = {.op = OP_SLEEP, .limit = 0, .ticks = 100,
+                             .after = 2};
+    static struct canceller k; /* cancels on its first turn, after T's */
+    static async_task_t tt, tk;
+    k.target = &tt;
+    async_task_create(&loop, &tt, timed, &t);
+    async_task_create(&loop, &tk, canceller, &k);
+    run_until_idle();
+    /* The canceller wakes T; the zero deadline fires on the next turn,
+     * before T has run. */
+    ck_assert_str_eq(TRACE, "cancel@0=1 T:ECANCELED@0 T:slept 0@2");
+}
+END_TEST
+
+START_TEST(an_outside_cancel_during_the_expiry_cleanup_is_delivered_once)
+{
+    static struct child c = {.name = "C", .ticks = 100, .fin_ticks = 3};
+    static struct timed t = {.op = OP_CALL, .limit = 5, .fn = child,
+                             .arg = &c, .after = 2};
+    static struct canceller k = {.at = 6};
+    static async_task_t tt, tk;
+    k.target = &tt;
+    async_task_create(&loop, &tt, timed, &t);
+    async_task_create(&loop, &tk, canceller, &k);
+    run_until_idle();
+    /* The deadline cancels C at 5; the outside cancel at 6 waits for C's
+     * cleanup and turns the timeout into a cancellation, which T catches;
+     * one request, one delivery: the later sleep runs. */
+    ck_assert_str_eq(TRACE, "C:start@0 C:fin(ECANCELED)@5 cancel@6=1 "
+                            "C:fin-end@8 T:ECANCELED@8 T:slept 0@10");
+}
+END_TEST
+
+/* ----------------------------------------------------------- nesting */
+
+/* Sleeps 100 under its own deadline; catches a timeout (returns 42) but
+ * lets a cancellation through. */
+struct mid {
+    async_frame_t co;
+    async_timeout_t to;
+    async_tick_t limit;
+    int rc;
+};
+
+static int mid(async_loop_t *l, void *frame)
+{
+    struct mid *m = frame;
+    ASYNC_BEGIN(l, m);
+    AWAIT_TRY(m->rc, async_wait_for(l, &m->to, m->limit, async_sleep(l, 100)));
+    trace("M:%s@%u", res(m->rc), NOW);
+    if (m->rc == ASYNC_ECANCELED)
+        ASYNC_RETURN(m->rc);
+    ASYNC_RETURN(42);
+    ASYNC_END;
+}
+
+static void run_nested(async_tick_t outer, async_tick_t inner)
+{
+    static struct mid m;
+    static struct timed t = {.op = OP_CALL, .fn = mid, .arg = &m};
+    static async_task_t tt;
+    t.limit = outer;
+    m.limit = inner;
+    async_task_create(&loop, &tt, timed, &t);
+    run_until_idle();
+}
+
+START_TEST(nested_the_inner_deadline_expires_and_the_outer_sees_its_result)
+{
+    run_nested(10, 5);
+    ck_assert_str_eq(TRACE, "M:ETIMEDOUT@5 T:42@5");
+    ck_assert_uint_eq(async_loop_now(&loop), 5); /* outer disarmed */
+}
+END_TEST
+
+START_TEST(nested_the_outer_deadline_expires_and_the_inner_sees_a_cancel)
+{
+    run_nested(5, 10);
+    ck_assert_str_eq(TRACE, "M:ECANCELED@5 T:ETIMEDOUT@5");
+    ck_assert_uint_eq(async_loop_now(&loop), 5); /* inner disarmed */
+}
+END_TEST
+
+START_TEST(nested_equal_deadlines_the_outer_one_reports)
+{
+    /* Both fire in the same turn, the outer first (armed first): as in
+     * asyncio, the inner sees a cancellation that is not its own. */
+    run_nested(5, 5);
+    ck_assert_str_eq(TRACE, "M:ECANCELED@5 T:ETIMEDOUT@5");
+}
+END_TEST
+
+/* ------------------------------------------------------- bad arguments */
+
+START_TEST(the_longest_delay_is_accepted)
+{
+    static struct timed t = {.op = OP_SLEEP, .limit = ASYNC_MAX_DELAY,
+                             .ticks = 5};
+    static async_task_t tt;
+    async_task_create(&loop, &tt, timed, &t);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "T:0@5");
+}
+END_TEST
+
+START_TEST(a_delay_too_long_unwinds_the_op_and_returns_erange)
+{
+    static struct timed t = {.op = OP_SLEEP, .limit = ASYNC_MAX_DELAY + 1u,
+                             .ticks = 5, .after = 3};
+    static async_task_t tt;
+    async_task_create(&loop, &tt, timed, &t);
+    run_until_idle();
+    /* The sleep that had already started is undone (the clock never sees
+     * tick 5), and the task is not left cancelled. */
+    ck_assert_str_eq(TRACE, "T:ERANGE@0 T:slept 0@3");
+    ck_assert_int_eq(async_task_result(&tt), ASYNC_ERANGE);
+    ck_assert_uint_eq(async_loop_now(&loop), 3); /* no timer left at 5 */
+}
+END_TEST
+
+START_TEST(a_delay_too_long_unwinds_a_child_through_its_cleanup)
+{
+    static struct child c = {.name = "C", .ticks = 5, .value = 7};
+    static struct timed t = {.op = OP_CALL, .limit = ASYNC_MAX_DELAY + 1u,
+                             .fn = child, .arg = &c, .after = 3};
+    static async_task_t tt;
+    async_task_create(&loop, &tt, timed, &t);
+    run_until_idle();
+    ck_assert_str_eq(TRACE,
+                     "C:start@0 C:fin(ECANCELED)@0 T:ERANGE@0 T:slept 0@3");
+    ck_assert_uint_eq(async_loop_now(&loop), 3); /* no timer left at 5 */
+}
+END_TEST
+
+START_TEST(a_null_timeout_unwinds_the_op_and_returns_einval)
+{
+    static struct child c = {.name = "C", .ticks = 5, .value = 7};
+    static struct timed t = {.op = OP_CALL, .null_to = 1, .limit = 10,
+                             .fn = child, .arg = &c, .after = 3};
+    static async_task_t tt;
+    async_task_create(&loop, &tt, timed, &t);
+    run_until_idle();
+    ck_assert_str_eq(TRACE,
+                     "C:start@0 C:fin(ECANCELED)@0 T:EINVAL@0 T:slept 0@3");
+    ck_assert_uint_eq(async_loop_now(&loop), 3); /* no timer left at 5 */
+}
+END_TEST
+
+START_TEST(a_full_timer_heap_unwinds_the_op_and_returns_enospc)
+{
+    static struct timed t = {.op = OP_SLEEP, .limit = 10, .ticks = 5,
+                             .after = 3};
+    static async_task_t tt;
+    /* One timer slot: the sleep takes it, the deadline finds none. */
+    ck_assert_int_eq(async_loop_init(&loop, timers, 1), 0);
+    async_task_create(&loop, &tt, timed, &t);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "T:ENOSPC@0 T:slept 0@3");
+}
+END_TEST
+
+/* --------------------------------------------------- nothing is lost */
+
+struct consumer {
+    async_frame_t co;
+    async_timeout_t to;
+    async_queue_t *q;
+    async_tick_t limit;
+    int item, rc;
+};
+
+static int consumer(async_loop_t *l, void *frame)
+{
+    struct consumer *c = frame;
+    ASYNC_BEGIN(l, c);
+    AWAIT_TRY(c->rc, async_wait_for(l, &c->to, c->limit,
+                                    async_queue_get(l, c->q, &c->item)));
+    trace("T:%s@%u item=%d size=%d", res(c->rc), NOW, c->item,
+          async_queue_size(c->q));
+    c->rc = async_queue_get_nowait(c->q, &c->item);
+    trace("get_nowait=%s item=%d", res(c->rc), c->item);
+    ASYNC_END;
+}
+
+struct producer {
+    async_frame_t co;
+    async_queue_t *q;
+    async_tick_t at;
+    int item;
+};
+
+static int producer(async_loop_t *l, void *frame)
+{
+    struct producer *p = frame;
+    ASYNC_BEGIN(l, p);
+    if (p->at)
+        AWAIT(async_sleep(l, p->at));
+    trace("put=%s@%u", res(async_queue_put_nowait(p->q, &p->item)), NOW);
+    ASYNC_END;
+}
+
+START_TEST(an_item_arriving_after_the_expiry_stays_in_the_queue)
+{
+    static int buf[4];
+    static async_queue_t q;
+    static struct consumer c = {.q = &q, .limit = 5};
+    static struct producer p = {.q = &q, .at = 5, .item = 42};
+    static async_task_t tc, tp;
+    async_queue_init(&q, &loop, buf, sizeof buf[0], 4, ASYNC_QUEUE_FIFO, NULL);
+    /* The producer's timer is older, so at tick 5 it runs first; but the
+     * deadline has already fired and taken the consumer off the queue. */
+    async_task_create(&loop, &tp, producer, &p);
+    async_task_create(&loop, &tc, consumer, &c);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "put=0@5 T:ETIMEDOUT@5 item=0 size=1 "
+                            "get_nowait=0 item=42");
+}
+END_TEST
+
+START_TEST(an_item_handed_over_just_before_the_expiry_stays_in_the_queue)
+{
+    static int buf[4];
+    static async_queue_t q;
+    static struct consumer c = {.q = &q, .limit = 0};
+    static struct producer p = {.q = &q, .item = 42};
+    static async_task_t tc, tp;
+    async_queue_init(&q, &loop, buf, sizeof buf[0], 4, ASYNC_QUEUE_FIFO, NULL);
+    /* The consumer waits; the producer puts in the same turn, waking it;
+     * the zero deadline fires before the consumer runs. As in asyncio the
+     * get is cancelled, the timeout reported, and the item kept. */
+    async_task_create(&loop, &tc, consumer, &c);
+    async_task_create(&loop, &tp, producer, &p);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "put=0@0 T:ETIMEDOUT@0 item=0 size=1 "
+                            "get_nowait=0 item=42");
+}
+END_TEST
+
+struct many {
+    async_frame_t co;
+    async_timeout_t to;
+    async_event_t ev;
+    int i, rc, timeouts;
+};
+
+static int many(async_loop_t *l, void *frame)
+{
+    struct many *m = frame;
+    ASYNC_BEGIN(l, m);
+    for (m->i = 0; m->i < 10000; m->i++) {
+        AWAIT_TRY(m->rc,
+                  async_wait_for(l, &m->to, 1, async_event_wait(l, &m->ev)));
+        m->timeouts += m->rc == ASYNC_ETIMEDOUT;
+    }
+    trace("timeouts=%d@%u", m->timeouts, NOW);
+    ASYNC_END;
+}
+
+START_TEST(ten_thousand_expired_waits_leave_nothing_behind)
+{
+    static struct many m;
+    static async_task_t tm;
+    async_event_init(&m.ev, &loop);
+    async_task_create(&loop, &tm, many, &m);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "timeouts=10000@10000");
+    ck_assert_int_eq(async_loop_close(&loop), 0);
+    /* No waiter is left on the event: setting it wakes nobody. */
+    ck_assert_int_eq(async_event_set(&m.ev), 0);
+    ck_assert_uint_eq(async_loop_next_timeout(&loop), ASYNC_FOREVER);
+    ck_assert_int_eq(async_loop_run_once(&loop), 0);
+}
+END_TEST
+
+static Suite *timeout_suite(void)
+{
+    Suite *s = suite_create("timeout");
+    TCase *tc = loop_tcase("in time and late");
+    tcase_add_test(tc, an_op_in_time_gives_its_result_and_disarms_the_deadline);
+    tcase_add_test(tc, at_the_deadline_the_op_is_cancelled_and_etimedout_returned);
+    tcase_add_test(tc, a_childs_cleanup_finishes_before_the_timeout_is_reported);
+    tcase_add_test(tc, a_child_that_swallows_the_timeout_gives_its_value);
+    tcase_add_test(tc, a_deadline_passing_during_a_childs_cleanup_keeps_its_value);
+    tcase_add_test(tc, on_expiry_an_awaited_task_is_cancelled);
+    tcase_add_test(tc, on_expiry_a_gather_cancels_its_tasks_and_waits_for_them);
+    tcase_add_test(tc, forever_never_times_out);
+    suite_add_tcase(s, tc);
+
+    tc = loop_tcase("outside cancellation");
+    tcase_add_test(tc, an_outside_cancel_is_reported_as_cancelled_and_ends_the_task);
+    tcase_add_test(tc, expiry_then_an_outside_cancel_in_the_same_turn_is_cancelled);
+    tcase_add_test(tc, an_outside_cancel_then_expiry_in_the_same_turn_is_cancelled);
+    tcase_add_test(tc, an_outside_cancel_during_the_expiry_cleanup_is_delivered_once);
+    tcase_add_test(tc, a_task_that_caught_many_cancels_still_times_out);
+    suite_add_tcase(s, tc);
+
+    tc = loop_tcase("nesting");
+    tcase_add_test(tc, nested_the_inner_deadline_expires_and_the_outer_sees_its_result);
+    tcase_add_test(tc, nested_the_outer_deadline_expires_and_the_inner_sees_a_cancel);
+    tcase_add_test(tc, nested_equal_deadlines_the_outer_one_reports);
+    suite_add_tcase(s, tc);
+
+    tc = loop_tcase("bad arguments");
+    tcase_add_test(tc, the_longest_delay_is_accepted);
+    tcase_add_test(tc, a_delay_too_long_unwinds_the_op_and_returns_erange);
+    tcase_add_test(tc, a_delay_too_long_unwinds_a_child_through_its_cleanup);
+    tcase_add_test(tc, a_null_timeout_unwinds_the_op_and_returns_einval);
+    tcase_add_test(tc, a_full_timer_heap_unwinds_the_op_and_returns_enospc);
+    suite_add_tcase(s, tc);
+
+    tc = loop_tcase("nothing is lost");
+    tcase_add_test(tc, an_item_arriving_after_the_expiry_stays_in_the_queue);
+    tcase_add_test(tc, an_item_handed_over_just_before_the_expiry_stays_in_the_queue);
+    tcase_add_test(tc, ten_thousand_expired_waits_leave_nothing_behind);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TEST_MAIN(timeout_suite)
