@@ -397,7 +397,7 @@ struct async_callback {
     async_callback_t *next;   /* private */
     async_callback_fn *fn;    /* private */
     void *arg;                /* the owner's: set by async_callback_init */
-    uint8_t queued;           /* private: 1 while queued */
+    uint32_t queued;          /* private: 1 while queued (a word: RV32A has no byte atomics) */
 };
 
 /* Prepare cb to call fn(loop, cb) with cb->arg = arg. Returns 0,

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * port/cortex-m.h - async.h port for ARM Cortex-M (M0, M0+, M3, M4, M7, M33).
+ *
+ * Time: SysTick interrupts ASYNC_CORTEXM_TICK_HZ times a second (default
+ * 1000: one tick per millisecond) and the handler counts ticks.
+ * Idle: WFI, entered with interrupts masked after a last check for work, so
+ * an interrupt that posts just before the WFI is never lost (a pending
+ * interrupt ends WFI even while PRIMASK masks it).
+ * Wake: sets a flag the idle loop checks; the interrupt that called
+ * async_post has already ended the WFI.
+ * No CMSIS: the few registers are written by address, so this compiles with
+ * nothing but the toolchain.
+ *
+ * Use (the port needs no global; the application owns it and the vector
+ * table, so the handler is not defined here: a weak SysTick_Handler in this
+ * file would compete with the weak default in every vendor startup file,
+ * and which weak symbol wins depends on link order):
+ *
+ *     static async_cortexm_t port;
+ *     void SysTick_Handler(void) { async_cortexm_systick(&port); }
+ *
+ *     int main(void)
+ *     {
+ *         async_cortexm_init(&port, 48000000u);   (the core clock in Hz)
+ *         async_loop_init(&loop, timers, 8);
+ *         async_loop_set_port(&loop, &port.port);
+ *         return async_loop_run(&loop, &task, app, &frame);
+ *     }
+ *
+ * Run the loop with interrupts enabled (PRIMASK clear, the reset state).
+ *
+ * Posting from interrupts (async_post) on ARMv6-M (M0, M0+, M1), which has
+ * no exclusive loads and stores, needs a critical section. This file doubles
+ * as a config header that provides one: build async.c AND the application
+ * with
+ *
+ *     -I<project root> -DASYNC_CONFIG_FILE='"port/cortex-m.h"'
+ *
+ * On ARMv7-M and later the compiler has lock-free pointer atomics and the
+ * config part defines nothing: async.c uses its lock-free path. Without this
+ * config on ARMv6-M, async_post is safe only from the loop's own code.
+ *
+ * Tickless idle is not implemented; see the comment in cortexm_idle
+ * (cortex-m.c) for where it goes.
+ */
+
+/* ----------------------------------------------------------------------
+ * Config part: included first by async.h when named by ASYNC_CONFIG_FILE,
+ * so it may use nothing from async.h.
+ * -------------------------------------------------------------------- */
+#ifndef ASYNC_PORT_CORTEXM_CONFIG_H
+#define ASYNC_PORT_CORTEXM_CONFIG_H
+
+#include <stdint.h>
+
+/* Tick rate. */
+#if !defined(ASYNC_CORTEXM_TICK_HZ)
+#define ASYNC_CORTEXM_TICK_HZ 1000u
+#endif
+
+/* The critical section for async_post where pointer atomics are missing:
+ * save PRIMASK, mask, restore. Restoring (rather than unmasking) keeps it
+ * correct when async_post is called with interrupts already masked. The two
+ * macros open and close one block, like pthread_cleanup_push/pop, so they
+ * must pair within one block; that is how async.c uses them. */
+#if !(defined(__GCC_ATOMIC_POINTER_LOCK_FREE) &&                              \
+      __GCC_ATOMIC_POINTER_LOCK_FREE == 2) &&                                 \
+    !defined(ASYNC_PORT_LOCK)
+static inline uint32_t async__cortexm_mask(void)
+{
+    uint32_t primask;
+    __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask)::"memory");
+    return primask;
+}
+
+static inline void async__cortexm_restore(uint32_t primask)
+{
+    __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
+}
+
+#define ASYNC_PORT_LOCK()                                                     \
+    {                                                                         \
+        const uint32_t async__primask = async__cortexm_mask()
+#define ASYNC_PORT_UNLOCK()                                                   \
+        async__cortexm_restore(async__primask);                               \
+    }
+#endif
+
+#endif /* ASYNC_PORT_CORTEXM_CONFIG_H */
+
+/* ----------------------------------------------------------------------
+ * Port part. Skipped while async.h is including this file as its config
+ * (async.h's types do not exist yet: ASYNC_FOREVER is defined only after
+ * the config); seen when the application or cortex-m.c includes it.
+ * -------------------------------------------------------------------- */
+#if !defined(ASYNC_H) || defined(ASYNC_FOREVER)
+#ifndef ASYNC_PORT_CORTEXM_H
+#define ASYNC_PORT_CORTEXM_H
+
+#include "../async.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The port's state. The caller owns it (static storage); the SysTick
+ * handler and the loop share it. */
+typedef struct async_cortexm {
+    async_port_t port;           /* give &p->port to async_loop_set_port */
+    volatile async_tick_t ticks; /* private: SysTick interrupts so far */
+    volatile uint8_t woken;      /* private: set by wake, cleared by idle */
+} async_cortexm_t;
+
+/* Fill in p and start SysTick from the core clock (core_hz, in Hz) at
+ * ASYNC_CORTEXM_TICK_HZ. The tick count starts at 0. Returns 0, or
+ * ASYNC_EINVAL for NULL or a clock SysTick cannot divide down to the tick
+ * rate (below twice the tick rate, or a reload above 24 bits). */
+int async_cortexm_init(async_cortexm_t *p, uint32_t core_hz);
+
+/* The SysTick handler's body: call it from SysTick_Handler. Counts one
+ * tick; the interrupt itself has already ended any WFI. */
+void async_cortexm_systick(async_cortexm_t *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ASYNC_PORT_CORTEXM_H */
+#endif
