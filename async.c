@@ -77,6 +77,7 @@ const char *async_strerror_name(int code)
 
 const char *async_strerror(int code)
 {
+#if ASYNC_CONFIG_ERROR_TEXT
     if (code >= 0)
         return "success";
     switch (code) {
@@ -84,6 +85,9 @@ const char *async_strerror(int code)
     default:
         return "unknown error";
     }
+#else
+    return async_strerror_name(code); /* the sentences are configured out */
+#endif
 }
 
 void *async__copy(void *dst, const void *src, size_t n)
@@ -296,9 +300,11 @@ int async__resumed(async_task_t *t)
     return t->u.run.value;
 }
 
+#if ASYNC_CONFIG_GATHER
 static void gather_child_done(async_loop_t *loop, async_gather_slot_t *s,
                               int result);
 static void gather_cancel(async_loop_t *loop, async_gather_t *g);
+#endif
 
 static void finish(async_loop_t *loop, async_task_t *t, int result)
 {
@@ -314,13 +320,15 @@ static void finish(async_loop_t *loop, async_task_t *t, int result)
     loop->live--;
     while ((w = t->waiters) != NULL) {
         wl_remove(&t->waiters, w);
-        if (w->list) {
-            wake(loop, task_of_waiter(w), result);
-        } else {
+#if ASYNC_CONFIG_GATHER
+        if (!w->list) {
             w->next = NULL; /* the slot is out of the list */
             gather_child_done(loop, CONTAINER(w, async_gather_slot_t, link),
                               result);
+            continue;
         }
+#endif
+        wake(loop, task_of_waiter(w), result);
     }
 }
 
@@ -448,9 +456,11 @@ static int cancel(async_loop_t *loop, async_task_t *t)
              * outcome decides ours. */
             cancel(loop, CONTAINER(t->u.wait.list, async_task_t, waiters));
             return 1;
+#if ASYNC_CONFIG_GATHER
         case ASYNC_TASK_GATHERING:
             gather_cancel(loop, t->u.gather);
             return 1;
+#endif
         default:
             break;
         }
@@ -558,10 +568,7 @@ int async_task_wait(async_loop_t *loop, async_task_t *other)
     return async__wait_on(t, &other->waiters, ASYNC_TASK_AWAITING);
 }
 
-/* -------------------------------------------------------------- futures */
-
-enum { F_ZERO, F_PENDING, F_DONE };
-
+/* Append cb to the loop's callback FIFO. */
 static void call_later(async_loop_t *loop, async_callback_t *cb)
 {
     cb->next = NULL;
@@ -571,6 +578,12 @@ static void call_later(async_loop_t *loop, async_callback_t *cb)
         loop->calls = cb;
     loop->calls_tail = cb;
 }
+
+/* -------------------------------------------------------------- futures */
+
+#if ASYNC_CONFIG_FUTURE
+enum { F_ZERO, F_PENDING, F_DONE };
+
 
 int async_future_init(async_future_t *fut, async_loop_t *loop)
 {
@@ -664,6 +677,9 @@ int async_future_result(const async_future_t *fut)
     return fut->result;
 }
 
+#endif /* ASYNC_CONFIG_FUTURE */
+
+#if ASYNC_CONFIG_SYNC
 /* ---------------------------------------------------------------- event */
 
 int async_event_init(async_event_t *ev, async_loop_t *loop)
@@ -844,6 +860,9 @@ int async_semaphore_value(const async_semaphore_t *sem)
     return (int)sem->value;
 }
 
+#endif /* ASYNC_CONFIG_SYNC */
+
+#if ASYNC_CONFIG_GATHER
 /* --------------------------------------------------------------- gather */
 
 int async_gather_init(async_gather_t *g, async_gather_slot_t *slot,
@@ -970,6 +989,9 @@ int async_gather_result(const async_gather_t *g, uint32_t i)
     return g->slot[i].result;
 }
 
+#endif /* ASYNC_CONFIG_GATHER */
+
+#if ASYNC_CONFIG_TIMEOUT
 /* ------------------------------------------------------------- timeouts */
 
 static void timeout_fire(async_loop_t *loop, async_timeout_t *to)
@@ -1045,9 +1067,16 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
     return op;
 }
 
+#endif /* ASYNC_CONFIG_TIMEOUT */
+
 /* ----------------------------------------------------------------- loop */
 
+#if ASYNC_CONFIG_POST
 static int post_pending(async_loop_t *loop);
+#else
+static int has_posts(async_loop_t *loop);
+#define post_pending has_posts
+#endif
 
 int async_loop_init(async_loop_t *loop, async_timer_t **heap,
                     uint32_t capacity)
@@ -1121,6 +1150,7 @@ int async_call_soon(async_loop_t *loop, async_callback_t *cb)
     return 0;
 }
 
+#if ASYNC_CONFIG_POST
 /* The posted stack: interrupts and threads push, the loop takes it whole.
  * Lock-free where pointer atomics are; else under the port's critical
  * section; else (no port, no atomics) loop thread only. */
@@ -1251,6 +1281,17 @@ static void take_posts(async_loop_t *loop)
     }
 }
 
+#else
+static int has_posts(async_loop_t *loop)
+{
+    (void)loop;
+    return 0;
+}
+#define post_pending has_posts
+#define post_release(cb) ((cb)->queued = 0)
+#define take_posts(loop) ((void)0)
+#endif /* ASYNC_CONFIG_POST */
+
 static int has_work(async_loop_t *loop)
 {
     return loop->ready || loop->calls || has_posts(loop);
@@ -1276,10 +1317,13 @@ int async_loop_run_once(async_loop_t *loop)
     while (loop->heap_len && !tick_before(loop->now, loop->heap[0]->deadline)) {
         async_timer_t *n = loop->heap[0];
         timer_stop(loop, n);
-        if (n->seq & TIMER_TIMEOUT)
+#if ASYNC_CONFIG_TIMEOUT
+        if (n->seq & TIMER_TIMEOUT) {
             timeout_fire(loop, CONTAINER(n, async_timeout_t, timer));
-        else
-            wake(loop, CONTAINER(n, async_task_t, u.timer), 0);
+            continue;
+        }
+#endif
+        wake(loop, CONTAINER(n, async_task_t, u.timer), 0);
     }
 
     /* Phase two: run what was due when the turn began, once each. Each
@@ -1404,6 +1448,7 @@ const char *async_task_name(const async_task_t *task)
     return "";
 }
 
+#if ASYNC_CONFIG_DEBUG
 static const char *const state_names[] = {
     "IDLE",    "PENDING", "READY",     "RUNNING", "SLEEPING",
     "WAITING", "AWAITING", "GATHERING", "DONE"};
@@ -1474,3 +1519,4 @@ int async_loop_dump(const async_loop_t *loop,
     }
     return n;
 }
+#endif /* ASYNC_CONFIG_DEBUG */

@@ -61,6 +61,32 @@
 #define ASYNC_CONFIG_LC_GOTO 0
 #endif
 
+/* Features, each 1 (built) or 0 (left out, to save flash): gather,
+ * timeouts (wait_for), futures and done-callbacks, event/lock/semaphore,
+ * posting from interrupts and threads, LIFO and priority queue orders,
+ * the sentences of async_strerror (names stay). */
+#if !defined(ASYNC_CONFIG_GATHER)
+#define ASYNC_CONFIG_GATHER 1
+#endif
+#if !defined(ASYNC_CONFIG_TIMEOUT)
+#define ASYNC_CONFIG_TIMEOUT 1
+#endif
+#if !defined(ASYNC_CONFIG_FUTURE)
+#define ASYNC_CONFIG_FUTURE 1
+#endif
+#if !defined(ASYNC_CONFIG_SYNC)
+#define ASYNC_CONFIG_SYNC 1
+#endif
+#if !defined(ASYNC_CONFIG_POST)
+#define ASYNC_CONFIG_POST 1
+#endif
+#if !defined(ASYNC_CONFIG_QUEUE_ORDERS)
+#define ASYNC_CONFIG_QUEUE_ORDERS 1
+#endif
+#if !defined(ASYNC_CONFIG_ERROR_TEXT)
+#define ASYNC_CONFIG_ERROR_TEXT 1
+#endif
+
 /* 1: the C library is available; copies use memcpy. */
 #if !defined(ASYNC_CONFIG_LIBC)
 #define ASYNC_CONFIG_LIBC 0
@@ -470,12 +496,15 @@ int async_loop_close(async_loop_t *loop);
  * Loop thread only; from elsewhere use async_post. */
 int async_call_soon(async_loop_t *loop, async_callback_t *cb);
 
+#if ASYNC_CONFIG_POST
 /* Queue cb (prepared by async_callback_init) from an interrupt or another
  * thread, and wake the loop. ISR-safe and thread-safe. Publish the data
  * the callback will read before posting. Posting a callback that is still
  * queued coalesces: it runs once, after the post, so it sees the data. A
  * post is never lost. Returns 0 or ASYNC_EINVAL. */
 int async_post(async_loop_t *loop, async_callback_t *cb);
+#endif
+
 
 /* ======================================================================
  * 5. Tasks.
@@ -587,6 +616,7 @@ typedef struct async_future {
     uint8_t state;                /* private: 0 unused, 1 pending, 2 done */
 } async_future_t;
 
+#if ASYNC_CONFIG_FUTURE
 /* Initialise fut on loop. Returns 0, ASYNC_EINVAL, or ASYNC_EBUSY if fut is
  * pending with waiters or callbacks. */
 int async_future_init(async_future_t *fut, async_loop_t *loop);
@@ -615,6 +645,8 @@ int async_future_done(const async_future_t *fut);
 
 /* The result of a done future; ASYNC_ESTATE while pending. */
 int async_future_result(const async_future_t *fut);
+#endif
+
 
 /* ======================================================================
  * 7. Event, lock, semaphore. Waiters are served first come, first served.
@@ -628,6 +660,7 @@ typedef struct async_event {
     uint8_t init;            /* private */
 } async_event_t;
 
+#if ASYNC_CONFIG_SYNC
 /* Initialise ev (clear) on loop. ASYNC_EBUSY if tasks wait on it. */
 int async_event_init(async_event_t *ev, async_loop_t *loop);
 /* Set ev and wake every waiter. Returns 0 or ASYNC_EINVAL. */
@@ -638,6 +671,8 @@ int async_event_clear(async_event_t *ev);
 int async_event_is_set(const async_event_t *ev);
 /* Await ev being set (returns at once if it is). */
 int async_event_wait(async_loop_t *loop, async_event_t *ev);
+#endif
+
 
 typedef struct async_lock {
     async_waiter_t *waiters; /* private */
@@ -646,6 +681,7 @@ typedef struct async_lock {
     uint8_t init;            /* private */
 } async_lock_t;
 
+#if ASYNC_CONFIG_SYNC
 /* Initialise lock (unlocked) on loop. ASYNC_EBUSY if held or waited on. */
 int async_lock_init(async_lock_t *lock, async_loop_t *loop);
 /* Await ownership. Errors: ASYNC_EBUSY if the caller already holds it. */
@@ -655,6 +691,8 @@ int async_lock_acquire(async_loop_t *loop, async_lock_t *lock);
 int async_lock_release(async_loop_t *loop, async_lock_t *lock);
 /* 1 if held, 0 if free, ASYNC_EINVAL. */
 int async_lock_locked(const async_lock_t *lock);
+#endif
+
 
 typedef struct async_semaphore {
     async_waiter_t *waiters; /* private */
@@ -663,6 +701,7 @@ typedef struct async_semaphore {
     uint8_t init;            /* private */
 } async_semaphore_t;
 
+#if ASYNC_CONFIG_SYNC
 /* Initialise sem with value permits on loop. */
 int async_semaphore_init(async_semaphore_t *sem, async_loop_t *loop,
                          uint32_t value);
@@ -672,6 +711,8 @@ int async_semaphore_acquire(async_loop_t *loop, async_semaphore_t *sem);
 int async_semaphore_release(async_semaphore_t *sem);
 /* Permits available now. */
 int async_semaphore_value(const async_semaphore_t *sem);
+#endif
+
 
 /* ======================================================================
  * 8. Gather and timeouts.
@@ -701,6 +742,7 @@ struct async_gather {
     uint8_t state;             /* private */
 };
 
+#if ASYNC_CONFIG_GATHER
 /* Prepare g for n tasks with caller storage slot[n]. flags: 0 or
  * ASYNC_GATHER_ALL. Returns 0, ASYNC_EINVAL, ASYNC_EBUSY (g in use). */
 int async_gather_init(async_gather_t *g, async_gather_slot_t *slot,
@@ -720,6 +762,8 @@ int async_gather(async_loop_t *loop, async_gather_t *g,
  * ASYNC_ESTATE if that task had not finished when the gather completed
  * (early, on a first error); ask the task itself, async_task_result. */
 int async_gather_result(const async_gather_t *g, uint32_t i);
+#endif
+
 
 /* A deadline around one AWAIT; lives in the frame. Private fields. */
 typedef struct async_timeout {
@@ -730,6 +774,7 @@ typedef struct async_timeout {
     int8_t refused; /* the error to report once a refused op unwound */
 } async_timeout_t;
 
+#if ASYNC_CONFIG_TIMEOUT
 /* asyncio.wait_for: bound the operation op (any awaitable call) by ticks:
  *
  *     AWAIT_TRY(rc, async_wait_for(loop, &f->to, 100,
@@ -745,6 +790,8 @@ typedef struct async_timeout {
  * that value is returned. to must be zeroed or idle. */
 int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
                    int op);
+#endif
+
 
 /* ======================================================================
  * 9. Queue (queue.c): asyncio.Queue, a bounded FIFO with task_done/join.
@@ -835,10 +882,13 @@ int async_task_set_name(async_task_t *task, const char *name);
 /* The task's name, "" if none or not a debug build. */
 const char *async_task_name(const async_task_t *task);
 
-/* Call out(line, arg) once per live task with a line such as
- * "worker-1 WAITING at worker.c:42". Returns the number of tasks. */
+#if ASYNC_CONFIG_DEBUG
+/* Debug builds: call out(line, arg) once per live task with a line such
+ * as "worker-1 WAITING at worker.c:42". Returns the number of tasks. */
 int async_loop_dump(const async_loop_t *loop,
                     void (*out)(const char *line, void *arg), void *arg);
+#endif
+
 
 /* Private: shared by async.c and queue.c, not part of the API. */
 

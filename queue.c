@@ -24,9 +24,15 @@ enum { Q_LIVE = 1 };
 
 static unsigned char *slot_at(const async_queue_t *q, uint32_t i)
 {
+#if ASYNC_CONFIG_QUEUE_ORDERS
     size_t stride = q->item_size + (q->order == ASYNC_QUEUE_PRIORITY ? 4u : 0u);
+#else
+    size_t stride = q->item_size;
+#endif
     return q->buf + (size_t)i * stride;
 }
+
+#if ASYNC_CONFIG_QUEUE_ORDERS
 
 static uint32_t seq_of(const async_queue_t *q, uint32_t i)
 {
@@ -55,9 +61,17 @@ static void heap_swap(async_queue_t *q, uint32_t a, uint32_t b)
     }
 }
 
+#endif /* ASYNC_CONFIG_QUEUE_ORDERS */
+
 static void push_item(async_queue_t *q, const void *item)
 {
     uint32_t i;
+#if !ASYNC_CONFIG_QUEUE_ORDERS
+    i = q->head + q->count;
+    if (i >= q->capacity)
+        i -= q->capacity;
+    ASYNC_MEMCPY(slot_at(q, i), item, q->item_size);
+#else
     switch (q->order) {
     case ASYNC_QUEUE_PRIORITY:
         i = q->count;
@@ -76,11 +90,18 @@ static void push_item(async_queue_t *q, const void *item)
         ASYNC_MEMCPY(slot_at(q, i), item, q->item_size);
         break;
     }
+#endif
     q->count++;
 }
 
 static void pop_item(async_queue_t *q, void *item)
 {
+#if !ASYNC_CONFIG_QUEUE_ORDERS
+    ASYNC_MEMCPY(item, slot_at(q, q->head), q->item_size);
+    if (++q->head == q->capacity)
+        q->head = 0;
+    q->count--;
+#else
     uint32_t i, c, last;
     switch (q->order) {
     case ASYNC_QUEUE_FIFO:
@@ -114,6 +135,7 @@ static void pop_item(async_queue_t *q, void *item)
         }
         break;
     }
+#endif
 }
 
 /* An item arrived: promise it to the oldest waiting getter, if any. */
@@ -162,7 +184,9 @@ int async_queue_init(async_queue_t *q, async_loop_t *loop, void *buf,
 {
     if (!q || !loop || !buf || item_size == 0 || capacity == 0 ||
         capacity > INT_MAX || order < ASYNC_QUEUE_FIFO ||
-        order > ASYNC_QUEUE_PRIORITY || (order == ASYNC_QUEUE_PRIORITY && !cmp))
+        order > (ASYNC_CONFIG_QUEUE_ORDERS ? ASYNC_QUEUE_PRIORITY
+                                           : ASYNC_QUEUE_FIFO) ||
+        (order == ASYNC_QUEUE_PRIORITY && !cmp))
         return misuse(ASYNC_EINVAL, "async_queue_init: bad argument");
     if (q->init == Q_LIVE && (q->getters || q->putters || q->joiners))
         return misuse(ASYNC_EBUSY, "async_queue_init: tasks wait on the queue");
