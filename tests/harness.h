@@ -36,6 +36,22 @@ static inline void trace(const char *fmt, ...)
 /* The trace so far. */
 #define TRACE (trace_buf)
 
+/* The loop's tick, for traces. */
+#define NOW ((unsigned)async_loop_now(&loop))
+
+/* A result for a trace: an error's short name ("ETIMEDOUT"), or the
+ * number. Rotates through a few buffers so one trace call can use several. */
+static inline const char *res(int rc)
+{
+    static char buf[8][16];
+    static int i;
+    if (rc < 0)
+        return async_strerror_name(rc) + sizeof "ASYNC_" - 1;
+    i = (i + 1) % 8;
+    snprintf(buf[i], sizeof buf[i], "%d", rc);
+    return buf[i];
+}
+
 static void loop_setup(void)
 {
     memset(&loop, 0, sizeof loop);

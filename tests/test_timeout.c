@@ -10,20 +10,6 @@
  */
 #include "harness.h"
 
-#define NOW ((unsigned)async_loop_now(&loop))
-
-/* A result for the trace: the error's short name, or the number. */
-static const char *res(int rc)
-{
-    static char buf[8][16];
-    static int i;
-    if (rc < 0)
-        return async_strerror_name(rc) + sizeof "ASYNC_" - 1;
-    i = (i + 1) % 8;
-    snprintf(buf[i], sizeof buf[i], "%d", rc);
-    return buf[i];
-}
-
 /* A child coroutine: sleeps `ticks` and returns `value`. A cancel ends it
  * unless it swallows it; its cleanup may itself sleep fin_ticks. */
 struct child {
