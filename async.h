@@ -795,6 +795,22 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
 
 /* ======================================================================
  * 9. Queue (queue.c): asyncio.Queue, a bounded FIFO with task_done/join.
+ *
+ * The cancellation contract. An item is always either in the queue or in
+ * the hands of exactly one getter that was told it got it; never both,
+ * never neither. In detail:
+ *   - A get that is cancelled or times out took nothing: the item stays in
+ *     the queue for the next getter.
+ *   - A put that is cancelled or times out put nothing; a put that
+ *     returned 0 put its item exactly once.
+ *   - Waiting getters and putters are served first come, first served. An
+ *     arriving item (or room) is promised to the oldest waiter, and
+ *     *_nowait calls cannot take what is promised. A waiter that was woken
+ *     and then cancelled or timed out before it ran passes the promise on.
+ *   - A cancelled waiter leaves no trace in the queue.
+ * join counts puts, not gets: call task_done once per item got, in the
+ * getter's cleanup section (ASYNC_FINALLY of the coroutine that handles
+ * the item), so that a failure between get and task_done cannot hang join.
  * ==================================================================== */
 
 /* Queue order. */
