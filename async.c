@@ -1229,7 +1229,11 @@ static int post_pending(async_loop_t *loop)
 }
 static void post_release(async_callback_t *cb)
 {
-    __atomic_store_n(&cb->queued, 0, __ATOMIC_RELEASE);
+    /* An exchange, not a store: a poster that still saw queued == 1 and
+     * coalesced must be ordered before the run that follows, or the run
+     * could read its data stale (a store may wait in a store buffer while
+     * the loads after it go ahead) and the post would vanish. */
+    (void)__atomic_exchange_n(&cb->queued, 0, __ATOMIC_ACQ_REL);
 }
 #else
 static int post_claim(async_callback_t *cb)
