@@ -1132,6 +1132,11 @@ int async_loop_set_time(async_loop_t *loop, async_tick_t t)
     return 0;
 }
 
+const async_port_t *async_loop_port(const async_loop_t *loop)
+{
+    return loop ? loop->port : NULL;
+}
+
 async_tick_t async_loop_now(const async_loop_t *loop)
 {
     return loop ? loop->now : 0;

@@ -157,7 +157,8 @@ extern "C" {
     X(ERANGE, -10, "delay longer than ASYNC_MAX_DELAY")                       \
     X(EDEADLK, -11, "nothing can run and nothing can wake the loop")          \
     X(ENOTASK, -12, "must be called from a running task")                     \
-    X(ESELF, -13, "a task cannot await itself")
+    X(ESELF, -13, "a task cannot await itself")                               \
+    X(ESYS, -14, "a system call failed (errno says why)")
 
 #define ASYNC__ERRNUM(name, value, text) ASYNC_##name = (value),
 /* The error codes. */
@@ -457,9 +458,13 @@ int async_loop_init(async_loop_t *loop, async_timer_t **heap,
  * then async_loop_init(&loop, timers, 16). */
 #define ASYNC_TIMERS(name, capacity) static async_timer_t *name[capacity]
 
-/* Use port for time and idling (NULL: virtual time). Returns 0 or
- * ASYNC_EINVAL. */
+/* Use port for time and idling (NULL: virtual time). Set it before any
+ * interrupt or thread may post: async_post reads it without a lock.
+ * Returns 0 or ASYNC_EINVAL. */
 int async_loop_set_port(async_loop_t *loop, const async_port_t *port);
+
+/* The loop's port, or NULL on virtual time. */
+const async_port_t *async_loop_port(const async_loop_t *loop);
 
 /* Set the virtual clock (no port) to tick t, e.g. just before the wrap.
  * Returns 0, ASYNC_EINVAL, or ASYNC_EBUSY if timers are pending. */
