@@ -514,9 +514,16 @@ say("")
 
 say("Minimal configuration: a program using tasks, sleep, cancellation and")
 say("a FIFO queue with task_done/join (library + libgcc share of the image):")
+# Built the way such firmware would be: every feature knob it does not use
+# off (gather, timeouts, futures, event/lock/semaphore, posting, the other
+# queue orders, error sentences), as the meson 'minimal' variant does.
+MINIMAL_DEFS = ["-DASYNC_CONFIG_GATHER=0", "-DASYNC_CONFIG_TIMEOUT=0",
+                "-DASYNC_CONFIG_FUTURE=0", "-DASYNC_CONFIG_SYNC=0",
+                "-DASYNC_CONFIG_POST=0", "-DASYNC_CONFIG_QUEUE_ORDERS=0",
+                "-DASYNC_CONFIG_ERROR_TEXT=0"]
 minimal = {}
 for t in TARGETS:
-    ok, out, sizes = link(t, "minimal", MINIMAL_C)
+    ok, out, sizes = link(t, "minimal", MINIMAL_C, MINIMAL_DEFS)
     if not ok:
         say("  %-11s link failed: %s" % (t["title"], out.strip()))
         continue
