@@ -87,6 +87,11 @@
 #define ASYNC_CONFIG_ERROR_TEXT 1
 #endif
 
+/* Thread support (async_to_thread and its worker pool) belongs to the
+ * POSIX port: ASYNC_CONFIG_THREADS, in port/posix.h, defaults to 1 where
+ * pthreads, posting and futures are all available, and is an #error if
+ * forced on without them. */
+
 /* 1: the C library is available; copies use memcpy. */
 #if !defined(ASYNC_CONFIG_LIBC)
 #define ASYNC_CONFIG_LIBC 0
