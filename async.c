@@ -1081,20 +1081,14 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
 
 /* ----------------------------------------------------------------- loop */
 
-#if ASYNC_CONFIG_POST
-static int post_pending(async_loop_t *loop);
-#else
-static int has_posts(async_loop_t *loop);
-#define post_pending has_posts
-#endif
+static int registered(async_loop_t *loop);
 
 int async_loop_init(async_loop_t *loop, async_timer_t **heap,
                     uint32_t capacity)
 {
     if (!loop || (capacity && !heap))
         return misuse(ASYNC_EINVAL, "async_loop_init: bad argument");
-    if (loop->tasks.next && (loop->live || loop->heap_len || loop->calls ||
-                             post_pending(loop)))
+    if (loop->tasks.next && registered(loop))
         return misuse(ASYNC_EBUSY, "async_loop_init: the loop is in use");
     loop->ready = loop->ready_tail = NULL;
     loop->calls = loop->calls_tail = NULL;
@@ -1282,11 +1276,6 @@ int async_post(async_loop_t *loop, async_callback_t *cb)
     return 0;
 }
 
-static int has_posts(async_loop_t *loop)
-{
-    return post_pending(loop);
-}
-
 /* Move posts onto the callback FIFO, oldest first. */
 static void take_posts(async_loop_t *loop)
 {
@@ -1303,19 +1292,21 @@ static void take_posts(async_loop_t *loop)
 }
 
 #else
-static int has_posts(async_loop_t *loop)
-{
-    (void)loop;
-    return 0;
-}
-#define post_pending has_posts
+#define post_pending(loop) 0
 #define post_release(cb) ((cb)->queued = 0)
 #define take_posts(loop) ((void)0)
 #endif /* ASYNC_CONFIG_POST */
 
+/* Something to run on the next turn, without waiting for a timer. */
 static int has_work(async_loop_t *loop)
 {
-    return loop->ready || loop->calls || has_posts(loop);
+    return loop->ready || loop->calls || post_pending(loop);
+}
+
+/* Anything at all that async_loop_close refuses. */
+static int registered(async_loop_t *loop)
+{
+    return loop->live || loop->heap_len || loop->calls || post_pending(loop);
 }
 
 int async_loop_run_once(async_loop_t *loop)
@@ -1378,7 +1369,7 @@ async_tick_t async_loop_next_timeout(const async_loop_t *loop)
     async_tick_t now, deadline;
     if (!loop)
         return ASYNC_FOREVER;
-    if (loop->ready || loop->calls || has_posts((async_loop_t *)loop))
+    if (has_work((async_loop_t *)loop))
         return 0;
     if (!loop->heap_len)
         return ASYNC_FOREVER;
@@ -1439,7 +1430,7 @@ int async_loop_close(async_loop_t *loop)
 {
     if (!loop || !loop->tasks.next)
         return misuse(ASYNC_EINVAL, "async_loop_close: not initialised");
-    if (loop->live || loop->heap_len || loop->calls || has_posts(loop))
+    if (registered(loop))
         return misuse(ASYNC_EBUSY, "async_loop_close: still registered");
     return 0;
 }
