@@ -61,33 +61,35 @@ int async__misuse(int code, const char *what)
 
 /* ---------------------------------------------------------------- errors */
 
-#define ERROR_NAME(name, value, text) case value: return "ASYNC_" #name;
-#define ERROR_TEXT(name, value, text) case value: return text;
+/* One literal per code: the name, then (unless configured out) the
+ * sentence after the name's terminating zero. Indexed by -code. */
+#if ASYNC_CONFIG_ERROR_TEXT
+#define ERROR_ENTRY(name, value, text) [-(value)] = "ASYNC_" #name "\0" text,
+static const char unknown_error[] = "ASYNC_E?\0unknown error";
+#else
+#define ERROR_ENTRY(name, value, text) [-(value)] = "ASYNC_" #name,
+static const char unknown_error[] = "ASYNC_E?";
+#endif
+static const char *const errors[] = {
+    ERROR_ENTRY(OK, 0, "success") ASYNC_ERRORS(ERROR_ENTRY)};
 
 const char *async_strerror_name(int code)
 {
     if (code >= 0)
-        return "ASYNC_OK";
-    switch (code) {
-        ASYNC_ERRORS(ERROR_NAME)
-    default:
-        return "ASYNC_E?";
-    }
+        code = 0;
+    if (code < -(int)(sizeof errors / sizeof errors[0] - 1) || !errors[-code])
+        return unknown_error;
+    return errors[-code];
 }
 
 const char *async_strerror(int code)
 {
+    const char *s = async_strerror_name(code);
 #if ASYNC_CONFIG_ERROR_TEXT
-    if (code >= 0)
-        return "success";
-    switch (code) {
-        ASYNC_ERRORS(ERROR_TEXT)
-    default:
-        return "unknown error";
-    }
-#else
-    return async_strerror_name(code); /* the sentences are configured out */
+    while (*s++)
+        ;
 #endif
+    return s;
 }
 
 void *async__copy(void *dst, const void *src, size_t n)
@@ -154,9 +156,15 @@ static void wake(async_loop_t *loop, async_task_t *t, int value)
     ready_push(loop, t);
 }
 
-/* Register t in a wait list; returns ASYNC_WAIT for the operation. */
-int async__wait_on(async_task_t *t, async_waiter_t **list, uint8_t state)
+/* The tail of every operation that waits in a list: deliver a due
+ * cancellation instead, or register t (with TF_POLL in poll if the
+ * operation has work to do on resume) and return ASYNC_WAIT. */
+int async__suspend(async_task_t *t, async_waiter_t **list, uint8_t state,
+                   uint8_t poll)
 {
+    if (async__cancel_due(t))
+        return ASYNC_ECANCELED;
+    t->flags |= poll;
     t->u.wait.list = list;
     wl_push(list, &t->u.wait);
     t->state = state;
@@ -573,9 +581,7 @@ int async_task_wait(async_loop_t *loop, async_task_t *other)
         return misuse(ASYNC_ESELF, "async_task_wait: a task awaits itself");
     if (other->state == ASYNC_TASK_DONE)
         return other->u.run.value;
-    if (async__cancel_due(t))
-        return ASYNC_ECANCELED;
-    return async__wait_on(t, &other->waiters, ASYNC_TASK_AWAITING);
+    return async__suspend(t, &other->waiters, ASYNC_TASK_AWAITING, 0);
 }
 
 /* Append cb to the loop's callback FIFO. */
@@ -647,9 +653,7 @@ int async_future_wait(async_loop_t *loop, async_future_t *fut)
         return misuse(ASYNC_EINVAL, "async_future_wait: not initialised");
     if (fut->state == F_DONE)
         return fut->result;
-    if (async__cancel_due(t))
-        return ASYNC_ECANCELED;
-    return async__wait_on(t, &fut->waiters, ASYNC_TASK_WAITING);
+    return async__suspend(t, &fut->waiters, ASYNC_TASK_WAITING, 0);
 }
 
 int async_future_add_callback(async_future_t *fut, async_callback_t *cb)
@@ -740,9 +744,7 @@ int async_event_wait(async_loop_t *loop, async_event_t *ev)
         return misuse(ASYNC_EINVAL, "async_event_wait: not initialised");
     if (ev->set)
         return 0;
-    if (async__cancel_due(t))
-        return ASYNC_ECANCELED;
-    return async__wait_on(t, &ev->waiters, ASYNC_TASK_WAITING);
+    return async__suspend(t, &ev->waiters, ASYNC_TASK_WAITING, 0);
 }
 
 /* ----------------------------------------------------------------- lock */
@@ -787,10 +789,8 @@ int async_lock_acquire(async_loop_t *loop, async_lock_t *lock)
         lock->owner = t;
         return 0;
     }
-    if (async__cancel_due(t))
-        return ASYNC_ECANCELED;
-    t->flags |= TF_POLL; /* on resume: pass the lock on if cancelled */
-    return async__wait_on(t, &lock->waiters, ASYNC_TASK_WAITING);
+    /* on resume: pass the lock on if cancelled */
+    return async__suspend(t, &lock->waiters, ASYNC_TASK_WAITING, TF_POLL);
 }
 
 int async_lock_release(async_loop_t *loop, async_lock_t *lock)
@@ -857,10 +857,8 @@ int async_semaphore_acquire(async_loop_t *loop, async_semaphore_t *sem)
         sem->value--;
         return 0;
     }
-    if (async__cancel_due(t))
-        return ASYNC_ECANCELED;
-    t->flags |= TF_POLL; /* on resume: pass the permit on if cancelled */
-    return async__wait_on(t, &sem->waiters, ASYNC_TASK_WAITING);
+    /* on resume: pass the permit on if cancelled */
+    return async__suspend(t, &sem->waiters, ASYNC_TASK_WAITING, TF_POLL);
 }
 
 int async_semaphore_value(const async_semaphore_t *sem)
@@ -1384,16 +1382,16 @@ async_tick_t async_loop_next_timeout(const async_loop_t *loop)
  * can ever wake it. */
 static int wait_for_work(async_loop_t *loop)
 {
-    async_tick_t ticks;
-    if (has_work(loop))
+    const async_port_t *port = loop->port;
+    async_tick_t ticks = async_loop_next_timeout(loop);
+    if (ticks == 0)
         return 0;
-    if (!loop->port)
-        return loop->heap_len ? 0 : ASYNC_EDEADLK; /* run_once jumps */
-    if (!loop->heap_len && !loop->port->wake)
+    /* Nothing ready and no timer (FOREVER): only a port's wake could
+     * help. With a timer pending, virtual time jumps in run_once. */
+    if (ticks == ASYNC_FOREVER && (!port || !port->wake))
         return ASYNC_EDEADLK;
-    ticks = async_loop_next_timeout(loop);
-    if (ticks && loop->port->idle)
-        loop->port->idle(loop->port->ctx, ticks);
+    if (port && port->idle)
+        port->idle(port->ctx, ticks);
     return 0;
 }
 

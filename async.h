@@ -924,7 +924,8 @@ int async_loop_dump(const async_loop_t *loop,
 void *async__copy(void *dst, const void *src, size_t n);
 int async__resumed(async_task_t *t);
 int async__cancel_due(async_task_t *t);
-int async__wait_on(async_task_t *t, async_waiter_t **list, uint8_t state);
+int async__suspend(async_task_t *t, async_waiter_t **list, uint8_t state,
+                   uint8_t poll);
 async_task_t *async__wake_first(async_loop_t *loop, async_waiter_t **list,
                                 int value);
 void async__wake_all(async_loop_t *loop, async_waiter_t **list, int value);

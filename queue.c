@@ -20,6 +20,9 @@
 
 enum { Q_LIVE = 1 };
 
+#define TF_WOKEN ASYNC__TF_WOKEN
+#define TF_POLL ASYNC__TF_POLL
+
 #define misuse ASYNC__MISUSE
 
 static unsigned char *slot_at(const async_queue_t *q, uint32_t i)
@@ -237,7 +240,7 @@ int async_queue_put(async_loop_t *loop, async_queue_t *q, const void *item)
         return misuse(ASYNC_ENOTASK, "async_queue_put outside a task");
     if (!valid(q) || !item)
         return misuse(ASYNC_EINVAL, "async_queue_put: bad argument");
-    if (t->flags & ASYNC__TF_WOKEN) {
+    if (t->flags & TF_WOKEN) {
         int promised = t->u.run.value == 0;
         rc = async__resumed(t);
         if (promised)
@@ -258,10 +261,8 @@ int async_queue_put(async_loop_t *loop, async_queue_t *q, const void *item)
         put_item(q, item);
         return 0;
     }
-    if (async__cancel_due(t))
-        return ASYNC_ECANCELED;
-    t->flags |= ASYNC__TF_POLL; /* on resume: put the item */
-    return async__wait_on(t, &q->putters, ASYNC_TASK_WAITING);
+    /* on resume: put the item */
+    return async__suspend(t, &q->putters, ASYNC_TASK_WAITING, TF_POLL);
 }
 
 int async_queue_get(async_loop_t *loop, async_queue_t *q, void *item)
@@ -272,7 +273,7 @@ int async_queue_get(async_loop_t *loop, async_queue_t *q, void *item)
         return misuse(ASYNC_ENOTASK, "async_queue_get outside a task");
     if (!valid(q) || !item)
         return misuse(ASYNC_EINVAL, "async_queue_get: bad argument");
-    if (t->flags & ASYNC__TF_WOKEN) {
+    if (t->flags & TF_WOKEN) {
         int promised = t->u.run.value == 0;
         rc = async__resumed(t);
         if (promised)
@@ -298,10 +299,8 @@ int async_queue_get(async_loop_t *loop, async_queue_t *q, void *item)
     }
     if (q->shutdown && q->count == 0)
         return ASYNC_ESHUTDOWN;
-    if (async__cancel_due(t))
-        return ASYNC_ECANCELED;
-    t->flags |= ASYNC__TF_POLL; /* on resume: take the item */
-    return async__wait_on(t, &q->getters, ASYNC_TASK_WAITING);
+    /* on resume: take the item */
+    return async__suspend(t, &q->getters, ASYNC_TASK_WAITING, TF_POLL);
 }
 
 int async_queue_task_done(async_queue_t *q)
@@ -325,15 +324,13 @@ int async_queue_join(async_loop_t *loop, async_queue_t *q)
     async_task_t *t = loop ? loop->current : NULL;
     if (!t)
         return misuse(ASYNC_ENOTASK, "async_queue_join outside a task");
-    if (t->flags & ASYNC__TF_WOKEN)
+    if (t->flags & TF_WOKEN)
         return async__resumed(t);
     if (!valid(q))
         return misuse(ASYNC_EINVAL, "async_queue_join: not initialised");
     if (q->unfinished == 0)
         return 0;
-    if (async__cancel_due(t))
-        return ASYNC_ECANCELED;
-    return async__wait_on(t, &q->joiners, ASYNC_TASK_WAITING);
+    return async__suspend(t, &q->joiners, ASYNC_TASK_WAITING, 0);
 }
 
 int async_queue_shutdown(async_queue_t *q, int immediate)

@@ -221,6 +221,27 @@ START_TEST(error_names_come_from_one_table)
     ck_assert_str_eq(async_strerror(ASYNC_EFULL), "queue is full");
     ck_assert_str_eq(async_strerror(-999), "unknown error");
     ck_assert_int_lt(ASYNC_WAIT, ASYNC_E__LAST);
+    ck_assert_str_eq(async_strerror(0), "success");
+    ck_assert_str_eq(async_strerror_name(ASYNC_ESYS), "ASYNC_ESYS");
+    ck_assert_str_eq(async_strerror_name(ASYNC_ESYS - 1), "ASYNC_E?");
+    ck_assert_str_eq(async_strerror_name(ASYNC_WAIT), "ASYNC_E?");
+    ck_assert_str_eq(async_strerror(ASYNC_WAIT), "unknown error");
+}
+END_TEST
+
+/* The codes run from -1 down to ASYNC_ESYS without a gap. */
+START_TEST(every_error_code_has_a_name_and_a_sentence)
+{
+    int code;
+    for (code = -1; code >= ASYNC_ESYS; code--) {
+        const char *name = async_strerror_name(code);
+        const char *text = async_strerror(code);
+        ck_assert_msg(strncmp(name, "ASYNC_E", 7) == 0 && name[7] != '\0',
+                      "code %d is named %s", code, name);
+        ck_assert_str_ne(name, "ASYNC_E?");
+        ck_assert_msg(text[0] != '\0' && strcmp(text, "unknown error") != 0,
+                      "code %d: sentence '%s'", code, text);
+    }
 }
 END_TEST
 
@@ -240,6 +261,7 @@ static Suite *coro_suite(void)
     tcase_add_test(tc, deep_recursion_keeps_the_c_stack_flat);
     tcase_add_test(tc, async_call_misuse_is_refused);
     tcase_add_test(tc, error_names_come_from_one_table);
+    tcase_add_test(tc, every_error_code_has_a_name_and_a_sentence);
 #ifdef CORO_EXTRA_CASES
     CORO_EXTRA_CASES(tc);
 #endif
