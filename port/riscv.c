@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * port/riscv.c - machine-timer tick, WFI idle and wake for RISC-V.
+ * port/riscv.c - tickless machine-timer time, WFI idle and wake for RISC-V.
  * See riscv.h for how to use it.
  */
 #include "riscv.h"
@@ -50,43 +50,71 @@ static void write_mtimecmp(const async_riscv_t *p, uint64_t t)
 #endif
 }
 
+/* mtimecmp parked: mtime never gets there (not in 58,000 years at
+ * 10 MHz), so no timer interrupt comes. */
+#define PARKED UINT64_MAX
+
+/* The tick is derived from mtime, not counted by an interrupt: base is the
+ * mtime at which tick `ticks` began, and each call moves both forward by
+ * the whole ticks that have passed since. What is divided is then the few
+ * counts since the last call, a 32-bit divu on RV32M, and libgcc's 64-bit
+ * divide (__udivdi3) stays out. Only the loop calls now and idle, so base
+ * and ticks need no lock; the interrupt handler touches only mtimecmp. */
 static async_tick_t riscv_now(void *ctx)
 {
-    const async_riscv_t *p = ctx;
-    async_tick_t t = p->ticks;
-    /* A tick wider than a register is two loads: read again until no
-     * timer interrupt came between them. Otherwise the loop folds away. */
-    if (sizeof(async_tick_t) > sizeof(unsigned long))
-        while (t != p->ticks)
-            t = p->ticks;
-    return t;
+    async_riscv_t *p = ctx;
+    uint64_t elapsed;
+    uint32_t n;
+
+    /* 2^32 counts or more since the last call (429 s at 10 MHz, after a
+     * sleep that long) take more than one round, each moving base on by
+     * as many whole ticks as 32 bits of counts hold. */
+    do {
+        elapsed = read_mtime(p) - p->base;
+        n = (elapsed >> 32 ? UINT32_MAX : (uint32_t)elapsed) / p->period;
+        p->base += n * p->period;
+        p->ticks = (async_tick_t)(p->ticks + n);
+    } while (elapsed >> 32);
+    return p->ticks;
 }
 
-/* Sleep in WFI until `ticks` have passed or wake is called. The check and
- * the WFI run with mstatus.MIE clear: an interrupt arriving after the check
- * stays pending, and WFI ends on a pending interrupt enabled in mie even
- * with MIE clear, so the wake-up cannot slip in between the check and the
- * sleep. Setting MIE then takes the trap, and the loop checks again.
+/* Sleep in WFI until the deadline or a wake, tickless: mtimecmp is set
+ * once, to the deadline, so no interrupt comes before it (none at all for
+ * ASYNC_FOREVER). `ticks` counts from the tick now() last returned, the
+ * one the loop computed it from, and base is where that tick began: the
+ * deadline falls on a tick boundary however long ago that was.
  *
- * Tickless idle would go here: for a long sleep, set mtimecmp to
- * p->next + (ticks - 1) * p->period instead of taking an interrupt every
- * period. async_riscv_timer_irq already counts every period that has
- * passed; riscv_now would have to count from mtime too, as another
- * interrupt may end the sleep early. */
+ * The check and the WFI run with mstatus.MIE clear: an interrupt arriving
+ * after the check stays pending, and WFI ends on a pending interrupt
+ * enabled in mie even with MIE clear, so the wake-up cannot slip in
+ * between the check and the sleep. Setting MIE then takes the trap (the
+ * timer's handler parks mtimecmp; another may post), and the loop checks
+ * again. */
 static void riscv_idle(void *ctx, async_tick_t ticks)
 {
     async_riscv_t *p = ctx;
-    const async_tick_t start = riscv_now(p);
+    uint64_t deadline = PARKED;
 
-    for (;;) {
-        irq_off();
-        if (p->woken || (ticks != ASYNC_FOREVER &&
-                         (async_tick_t)(riscv_now(p) - start) >= ticks))
-            break;
+    if (ticks != ASYNC_FOREVER) {
+        /* More than 2^32 - 1 ticks (64-bit ticks only): sleep that many and
+         * return early, as idle may; the loop idles again for the rest.
+         * This keeps the product within 64 bits. */
+        uint32_t n = (uint32_t)ticks;
+        if (n != ticks)
+            n = UINT32_MAX;
+        deadline = p->base + (uint64_t)n * p->period;
+    }
+    irq_off();
+    write_mtimecmp(p, deadline);
+    while (!p->woken && read_mtime(p) < deadline) {
         __asm__ volatile("wfi" ::: "memory");
         irq_on();
+        irq_off();
     }
     p->woken = 0;
+    /* After a wake the deadline is still armed: park it, so that no stale
+     * interrupt comes while the loop runs. */
+    write_mtimecmp(p, PARKED);
     irq_on();
 }
 
@@ -111,8 +139,8 @@ int async_riscv_init(async_riscv_t *p, uintptr_t mtime, uintptr_t mtimecmp,
     p->period = mtime_hz / ASYNC_RISCV_TICK_HZ;
     p->ticks = 0;
     p->woken = 0;
-    p->next = read_mtime(p) + p->period;
-    write_mtimecmp(p, p->next);
+    p->base = read_mtime(p);
+    write_mtimecmp(p, PARKED);
     __asm__ volatile(ASYNC_RISCV_CSR("csrs mie, %0")
                      ::"r"(MIE_MTIE) : "memory");
     irq_on();
@@ -121,13 +149,8 @@ int async_riscv_init(async_riscv_t *p, uintptr_t mtime, uintptr_t mtimecmp,
 
 void async_riscv_timer_irq(async_riscv_t *p)
 {
-    const uint64_t now = read_mtime(p);
-    /* Count every period that has ended, so a late interrupt loses no
-     * time (and a spurious call counts none); only this handler writes
-     * ticks and next. */
-    while ((int64_t)(now - p->next) >= 0) {
-        p->next += p->period;
-        p->ticks = (async_tick_t)(p->ticks + 1u);
-    }
-    write_mtimecmp(p, p->next);
+    /* The interrupt stays pending while mtime >= mtimecmp: park the
+     * compare to end it. Nothing to count: idle sees from mtime that its
+     * deadline has passed, and now() derives the tick from mtime. */
+    write_mtimecmp(p, PARKED);
 }

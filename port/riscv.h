@@ -2,24 +2,33 @@
 /*
  * port/riscv.h - async.h port for RISC-V in machine mode (one hart).
  *
- * Time: the machine timer (mtime, mtimecmp) interrupts ASYNC_RISCV_TICK_HZ
- * times a second (default 1000: one tick per millisecond); the handler
- * counts ticks and sets the next compare value. Their addresses and the
- * mtime frequency vary by SoC, so init takes them (SiFive CLINT: mtime at
- * base + 0xBFF8, hart 0's mtimecmp at base + 0x4000).
+ * Time, tickless: mtime is a free-running 64-bit counter, so the tick is
+ * derived from it (ASYNC_RISCV_TICK_HZ ticks a second, default 1000: one
+ * per millisecond) and no periodic interrupt is needed. mtimecmp is set
+ * only while the loop idles, to its next deadline, and parked at all ones
+ * otherwise: a 500-tick sleep takes one timer interrupt, a wait with no
+ * deadline none. The registers' addresses and mtime's frequency vary by
+ * SoC, so init takes them (SiFive CLINT and QEMU virt: mtime at base +
+ * 0xBFF8, hart 0's mtimecmp at base + 0x4000). The port's now and idle
+ * belong to the loop (they move the port's tick base); an interrupt
+ * handler that wants the time reads mtime, or async_loop_now's last
+ * value.
  * Idle: WFI with mstatus.MIE clear after a last check for work. WFI ends
  * when an interrupt enabled in mie is pending, whatever mstatus.MIE says,
  * so an interrupt that posts just before the WFI is never lost.
  * Wake: sets a flag the idle loop checks; the interrupt that called
  * async_post has already ended the WFI.
- * Freestanding: no libc, no vendor headers.
+ * Freestanding: no libc, no vendor headers, no 64-bit division (libgcc's
+ * __udivdi3 stays out: now() divides only the counts since its last call).
  *
  * Use: the application owns the port and its trap handler, and calls the
- * timer body for the machine timer interrupt (mcause 0x80000007 on RV32):
+ * timer body for the machine timer interrupt (mcause 0x80000007 on RV32).
+ * mtvec's low two bits select the mode, so the handler must be 4-byte
+ * aligned (compressed code aligns functions to 2 only):
  *
  *     static async_riscv_t port;
  *
- *     __attribute__((interrupt("machine"))) void trap(void)
+ *     __attribute__((interrupt("machine"), aligned(4))) void trap(void)
  *     {
  *         unsigned long cause;
  *         __asm__ volatile(ASYNC_RISCV_CSR("csrr %0, mcause")
@@ -48,7 +57,10 @@
  *
  * to get a critical section that clears mstatus.MIE.
  *
- * Tickless idle is not implemented; see riscv_idle (riscv.c).
+ * Other interrupts that post (a UART, a software interrupt) need only
+ * their enable bit in mie: their pending bit ends the WFI like the
+ * timer's. tests/qemu-riscv/port_smoke.c runs all this on QEMU's virt
+ * machine.
  */
 
 /* ----------------------------------------------------------------------
@@ -141,23 +153,24 @@ typedef struct async_riscv {
     async_port_t port;           /* give &p->port to async_loop_set_port */
     volatile uint32_t *mtime;    /* private: 64-bit counter, low word first */
     volatile uint32_t *mtimecmp; /* private: 64-bit compare, low word first */
-    uint64_t next;               /* private: mtime of the next tick */
+    uint64_t base;               /* private: mtime at which `ticks` began */
     uint32_t period;             /* private: mtime counts per tick */
-    volatile async_tick_t ticks; /* private: ticks so far */
+    async_tick_t ticks;          /* private: the tick now() last returned */
     volatile uint8_t woken;      /* private: set by wake, cleared by idle */
 } async_riscv_t;
 
-/* Fill in p, arm the first tick and enable the machine timer interrupt and
+/* Fill in p, park mtimecmp and enable the machine timer interrupt and
  * interrupts. mtime, mtimecmp: the registers' addresses; mtime_hz: mtime's
- * frequency. The tick count starts at 0. Returns 0, or ASYNC_EINVAL for a
- * NULL p or address, or mtime_hz below the tick rate. */
+ * frequency (a tick is mtime_hz / ASYNC_RISCV_TICK_HZ counts, rounded
+ * down). The tick count starts at 0 and wraps at the tick width. Returns
+ * 0, or ASYNC_EINVAL for a NULL p or address, or mtime_hz below the tick
+ * rate. */
 int async_riscv_init(async_riscv_t *p, uintptr_t mtime, uintptr_t mtimecmp,
                      uint32_t mtime_hz);
 
 /* The machine timer interrupt's body: call it from the trap handler.
- * Counts the ticks that have passed (more than one if the interrupt was
- * held off) and sets mtimecmp for the next, which also clears the
- * interrupt. */
+ * It parks mtimecmp, which clears the interrupt; that is all, since idle
+ * reads the time from mtime. A spurious call does no harm. */
 void async_riscv_timer_irq(async_riscv_t *p);
 
 #ifdef __cplusplus
