@@ -134,7 +134,7 @@ SYMBOL_GROUPS = [
     ("callbacks + ISR posting", r"callback|call_soon|post"),
     ("debug/dump", r"dump|task_set_name|task_name|debug_hook|misuse|"
                    r"put_str|put_num|put_dec|state_names"),
-    ("strerror table", r"strerror|CSWTCH"),
+    ("strerror table", r"strerror|^errors$|unknown_error"),
 ]
 
 # A program for the link measurements: it keeps every function named by
