@@ -2,11 +2,22 @@
 /*
  * port/cortex-m.h - async.h port for ARM Cortex-M (M0, M0+, M3, M4, M7, M33).
  *
- * Time: SysTick interrupts ASYNC_CORTEXM_TICK_HZ times a second (default
- * 1000: one tick per millisecond) and the handler counts ticks.
+ * Time: SysTick counts ticks of 1/ASYNC_CORTEXM_TICK_HZ s (default 1000:
+ * one tick per millisecond). While the loop runs it interrupts every tick.
  * Idle: WFI, entered with interrupts masked after a last check for work, so
  * an interrupt that posts just before the WFI is never lost (a pending
  * interrupt ends WFI even while PRIMASK masks it).
+ * Tickless idle (ASYNC_CORTEXM_TICKLESS=1): for an idle of two ticks or
+ * more, SysTick is reloaded so that one interrupt covers the idle, or as
+ * many ticks as its 24-bit counter holds (16 777 215 core cycles: 1 s at
+ * 16 MHz, 0.67 s at 25 MHz, 0.26 s at 64 MHz), and an early wake-up counts
+ * the whole ticks that passed from the counter. Each such reload stops the
+ * counter for some 25 cycles, which the tick count does not see: time runs
+ * that much slow per reload. It is off by default because it changes what
+ * SysTick_Handler sees: the handler then runs once per idle period, not
+ * once per tick, and the tick count moves in steps. Code in SysTick_Handler
+ * that must run every tick, or waits for the count to equal a value, needs
+ * the default.
  * Wake: sets a flag the idle loop checks; the interrupt that called
  * async_post has already ended the WFI.
  * No CMSIS: the few registers are written by address, so this compiles with
@@ -41,8 +52,8 @@
  * config part defines nothing: async.c uses its lock-free path. Without this
  * config on ARMv6-M, async_post is safe only from the loop's own code.
  *
- * Tickless idle is not implemented; see the comment in cortexm_idle
- * (cortex-m.c) for where it goes.
+ * Interrupts masked for longer than a tick lose ticks: SysTick remembers
+ * only one expiry.
  */
 
 /* ----------------------------------------------------------------------
@@ -57,6 +68,12 @@
 /* Tick rate. */
 #if !defined(ASYNC_CORTEXM_TICK_HZ)
 #define ASYNC_CORTEXM_TICK_HZ 1000u
+#endif
+
+/* 1: tickless idle (see above). Build the port and the application with
+ * the same value: it changes async_cortexm_t. */
+#if !defined(ASYNC_CORTEXM_TICKLESS)
+#define ASYNC_CORTEXM_TICKLESS 0
 #endif
 
 /* The critical section for async_post where pointer atomics are missing:
@@ -108,8 +125,14 @@ extern "C" {
  * handler and the loop share it. */
 typedef struct async_cortexm {
     async_port_t port;           /* give &p->port to async_loop_set_port */
-    volatile async_tick_t ticks; /* private: SysTick interrupts so far */
+    volatile async_tick_t ticks; /* private: ticks counted so far */
     volatile uint8_t woken;      /* private: set by wake, cleared by idle */
+#if ASYNC_CORTEXM_TICKLESS
+    volatile uint32_t span;      /* private: ticks the running period is
+                                    worth when it expires (1: ticking) */
+    uint32_t per;                /* private: SysTick counts per tick */
+    uint32_t max_span;           /* private: most ticks one period holds */
+#endif
 } async_cortexm_t;
 
 /* Fill in p and start SysTick from the core clock (core_hz, in Hz) at
@@ -118,8 +141,9 @@ typedef struct async_cortexm {
  * rate (below twice the tick rate, or a reload above 24 bits). */
 int async_cortexm_init(async_cortexm_t *p, uint32_t core_hz);
 
-/* The SysTick handler's body: call it from SysTick_Handler. Counts one
- * tick; the interrupt itself has already ended any WFI. */
+/* The SysTick handler's body: call it from SysTick_Handler. Counts the
+ * ticks of the SysTick period that just expired (one, or an idle period's
+ * worth when tickless); the interrupt itself has already ended any WFI. */
 void async_cortexm_systick(async_cortexm_t *p);
 
 #ifdef __cplusplus

@@ -12,6 +12,10 @@
 #                virtual time, then the SysTick port with a post from the
 #                interrupt; it checks its own trace and exits 0 iff it holds.
 #                On an385 also with 16- and 64-bit ticks.
+#   tickless     tests/qemu/tickless.c: the port built with
+#                ASYNC_CORTEXM_TICKLESS=1; sleeps, a post from a board timer
+#                interrupt and idling forever, against a board timer; exits 0
+#                iff its checks hold.
 #   examples     every examples/NAME.c with the line `/* qemu: yes */` among
 #                its first ten lines. Built without the POSIX port, so it runs
 #                on virtual time; passes iff it exits 0 and its output equals
@@ -146,6 +150,9 @@ check() {
 for board in an385 microbit; do
   check "$board" coro_smoke - "-DSMOKE_CORE_HZ=$(core_hz "$board")" \
     "$qemu_dir/coro_smoke.c" port/cortex-m.c
+  check "$board" tickless - \
+    "-DASYNC_CORTEXM_TICKLESS=1 -DTICKLESS_BOARD_$board" \
+    "$qemu_dir/tickless.c" port/cortex-m.c
   if [ "$board" = an385 ]; then
     # The port reads a 64-bit tick in two loads; 16 bits wrap every 65 s.
     for bits in 16 64; do
