@@ -57,24 +57,8 @@ for tool in riscv64-unknown-elf-gcc qemu-system-riscv32 python3; do
   fi
 done
 
-passed=0
-failed=0
-# record NAME OK|FAIL FILE: one testlog line whose stdout is FILE's text.
-record() {
-  python3 - "$1" "$2" "$3" >>"$log" <<'EOF'
-import json, sys
-name, result, path = sys.argv[1:4]
-with open(path, encoding="utf-8", errors="replace") as f:
-    text = f.read()
-print(json.dumps({"name": name, "result": result, "stdout": text}))
-EOF
-  if [ "$2" = OK ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-  fi
-  echo "$2 $1"
-}
+# shellcheck source=../testlog.sh
+. .ci/testlog.sh
 
 # check ID ARCH CFLAGS QEMU_OPTIONS EXPECTED|- file.c...
 # ARCH empty: rv32imac. QEMU's exit status is the program's (124 or 137

@@ -50,24 +50,8 @@ done
 # pedantic-clean for the cross compilers.
 cflags_common="-std=c99 -Wpedantic -Werror"
 
-passed=0
-failed=0
-# record NAME OK|FAIL FILE: one testlog line whose stdout is FILE's text.
-record() {
-  python3 - "$1" "$2" "$3" >>"$log" <<'EOF'
-import json, sys
-name, result, path = sys.argv[1:4]
-with open(path, encoding="utf-8", errors="replace") as f:
-    text = f.read()
-print(json.dumps({"name": name, "result": result, "stdout": text}))
-EOF
-  if [ "$2" = OK ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-  fi
-  echo "$2 $1"
-}
+# shellcheck source=../testlog.sh
+. .ci/testlog.sh
 
 # build BOARD OUT.elf EXTRA_CFLAGS file.c...  (startup and library added)
 build() {
