@@ -21,3 +21,28 @@ PY
   fi
   echo "$2 $1"
 }
+
+# judge ID RC OUT ERR EXPECTED|- RES: record one run of an emulated
+# program from its exit status (124 or 137: the timeout), its stdout OUT
+# (compared with EXPECTED unless -) and its stderr ERR, all kept in RES.
+judge() {
+  local id=$1 rc=$2 o=$3 e=$4 expected=$5 res=$6
+  cat "$o" >"$res"
+  if [ -s "$e" ]; then
+    printf -- '--- stderr\n' >>"$res"
+    cat "$e" >>"$res"
+  fi
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    echo "timed out after ${timeout_s:-?} s" >>"$res"
+    record "$id" FAIL "$res"
+  elif [ "$rc" -ne 0 ]; then
+    echo "exit status $rc" >>"$res"
+    record "$id" FAIL "$res"
+  elif [ "$expected" != - ] && ! cmp -s "$o" "$expected"; then
+    echo "--- output differs from $expected:" >>"$res"
+    diff -u "$expected" "$o" >>"$res"
+    record "$id" FAIL "$res"
+  else
+    record "$id" OK "$res"
+  fi
+}

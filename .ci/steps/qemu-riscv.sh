@@ -66,7 +66,7 @@ done
 check() {
   local id=$1 arch=$2 cflags=$3 qopts=$4 expected=$5
   shift 5
-  local base="$work/${id//\//-}" rc
+  local base="$work/${id//\//-}"
   local elf=$base.elf res=$base.txt o=$base.out e=$base.err
   if ! ARCH=$arch CFLAGS=$cflags "$dir/build.sh" "$elf" "$@" >"$res" 2>&1; then
     echo "build failed" >>"$res"
@@ -75,25 +75,7 @@ check() {
   fi
   # shellcheck disable=SC2086 # the QEMU options are meant to split
   "$dir/run-qemu.sh" "$elf" "$timeout_s" $qopts >"$o" 2>"$e"
-  rc=$?
-  cat "$o" >"$res"
-  if [ -s "$e" ]; then
-    printf -- '--- stderr\n' >>"$res"
-    cat "$e" >>"$res"
-  fi
-  if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-    echo "timed out after $timeout_s s" >>"$res"
-    record "$id" FAIL "$res"
-  elif [ $rc -ne 0 ]; then
-    echo "exit status $rc" >>"$res"
-    record "$id" FAIL "$res"
-  elif [ "$expected" != - ] && ! cmp -s "$o" "$expected"; then
-    echo "--- output differs from $expected:" >>"$res"
-    diff -u "$expected" "$o" >>"$res"
-    record "$id" FAIL "$res"
-  else
-    record "$id" OK "$res"
-  fi
+  judge "$id" $? "$o" "$e" "$expected" "$res"
 }
 
 lib="async.c queue.c"

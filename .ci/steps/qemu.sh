@@ -103,32 +103,14 @@ check() {
   shift 4
   local id="qemu/$board/$name" elf="$work/$board-$name.elf"
   local res="$work/$board-$name.txt" o="$work/$board-$name.out"
-  local e="$work/$board-$name.err" rc
+  local e="$work/$board-$name.err"
   if ! build "$board" "$elf" "$extra" "$@" >"$res" 2>&1; then
     echo "build failed" >>"$res"
     record "$id" FAIL "$res"
     return
   fi
   run "$board" "$elf" "$o" "$e"
-  rc=$?
-  cat "$o" >"$res"
-  if [ -s "$e" ]; then
-    printf -- '--- stderr\n' >>"$res"
-    cat "$e" >>"$res"
-  fi
-  if [ $rc -eq 124 ]; then
-    echo "timed out after $timeout_s s" >>"$res"
-    record "$id" FAIL "$res"
-  elif [ $rc -ne 0 ]; then
-    echo "exit status $rc" >>"$res"
-    record "$id" FAIL "$res"
-  elif [ "$expected" != - ] && ! cmp -s "$o" "$expected"; then
-    echo "--- output differs from $expected:" >>"$res"
-    diff -u "$expected" "$o" >>"$res"
-    record "$id" FAIL "$res"
-  else
-    record "$id" OK "$res"
-  fi
+  judge "$id" $? "$o" "$e" "$expected" "$res"
 }
 
 for board in an385 microbit; do
