@@ -256,6 +256,7 @@ struct async_frame {
         if (lc)                                                               \
             goto *(lc);
 #define ASYNC__LC_UNWIND_CASE ASYNC__FALLTHROUGH case 1:
+#define ASYNC__LC_END_CASE ASYNC__FALLTHROUGH case 2:
 #define ASYNC__LC_NAME2(line) async__resume_##line
 #define ASYNC__LC_NAME(line) ASYNC__LC_NAME2(line)
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
@@ -276,6 +277,7 @@ struct async_frame {
     switch (lc) {                                                             \
     case 0:
 #define ASYNC__LC_UNWIND_CASE ASYNC__FALLTHROUGH case ASYNC__LC_UNWIND:
+#define ASYNC__LC_END_CASE ASYNC__FALLTHROUGH case ASYNC__LC_END:
 /* The sizeof turns a line number that does not fit the 16-bit resume point
  * into a compile error instead of a wrong resume. */
 #define ASYNC__LC_SAVE(lc)                                                    \
@@ -314,9 +316,18 @@ struct async_frame {
     async__enter_cleanup(async__f);
 
 /* End the body (and the cleanup section). The coroutine returns its result:
- * 0 unless ASYNC_RETURN or an error said otherwise. */
+ * 0 unless ASYNC_RETURN or an error said otherwise. A resume at a point the
+ * body does not own (an AWAIT inside a switch of its own, in the default
+ * flavour) ends it with ASYNC_ESTATE instead of silently. */
 #define ASYNC_END                                                             \
-    ASYNC__FALLTHROUGH default:;                                              \
+    ASYNC__LC_END_CASE                                                        \
+        break;                                                                \
+    default:                                                                  \
+        /* No FINALLY to unwind to; any other point is not ours: an AWAIT    \
+         * inside the body's own switch registered its case there. */         \
+        if (async__f->lc != ASYNC__LC_UNWIND)                                 \
+            async__f->result = ASYNC__MISUSE(ASYNC_ESTATE,                    \
+                "resumed at an unknown point: an AWAIT inside a switch?");   \
     }                                                                         \
     if (0)                                                                    \
         goto async__top;                                                      \

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* qemu: yes */
 /*
- * crawler.c - the notes' crawler: followers, then their favorites.
+ * crawler.c - a two-stage crawl: followers, then their favorites.
  *
  * For each user X, fetch X's followers; for each follower Y, fetch Y's
  * favorites. The "server" is simulated: a request is a sleep as long as

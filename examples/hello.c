@@ -49,10 +49,14 @@ static int main_co(async_loop_t *loop, void *frame)
 int main(void)
 {
     static async_loop_t loop;
-    static async_timer_t *timers[8];
+    static async_timer_t *timers[8];                      /* room for 8 pending sleeps */
     static async_task_t task;
     static struct main_frame m;
+    int rc;
 
     async_loop_init(&loop, timers, 8);                    /* virtual time: instant */
-    return async_loop_run(&loop, &task, main_co, &m);     /* like asyncio.run */
+    rc = async_loop_run(&loop, &task, main_co, &m);       /* like asyncio.run */
+    if (rc < 0)
+        printf("failed: %s\n", async_strerror(rc));
+    return rc == 0 && m.n == 3 ? 0 : 1;                   /* the exit status checks it */
 }

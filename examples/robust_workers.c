@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* qemu: yes */
 /*
- * robust_workers.c - the notes' lesson: call task_done in a finally.
+ * robust_workers.c - call task_done in a finally, or join can hang.
  *
  * join() waits until task_done has been called once for every item put.
  * If a job fails between get and task_done and the worker skips task_done,
@@ -15,11 +15,11 @@
  *      cleanup section calls task_done. It runs however the job ends, so
  *      join returns.
  *
- * The shape matters. The notes' version wraps get() itself in the try, so
- * its finally also runs when an idle worker is cancelled inside get(), and
- * calls task_done for an item it never got. Here the cleanup belongs to
- * process(), which starts only once get() has returned an item: task_done
- * runs exactly once per item got.
+ * The shape matters. A common Python version wraps get() itself in the
+ * try, so its finally also runs when an idle worker is cancelled inside
+ * get(), and calls task_done for an item it never got. Here the cleanup
+ * belongs to process(), which starts only once get() has returned an item:
+ * task_done runs exactly once per item got.
  */
 #include "example.h"
 
@@ -84,7 +84,7 @@ static int process(async_loop_t *loop, void *frame)
         ASYNC_RETURN(JOB_EBADDATA); /* like raising: the cleanup runs next */
     say("worker-%d: job %d done", p->worker, p->job.id);
     ASYNC_FINALLY;
-    /* The notes' finally: runs when the job succeeds, fails, or is
+    /* The finally: runs when the job succeeds, fails, or is
      * cancelled half-way, and never for an item that was not got. */
     async_queue_task_done(&queue);
     task_dones++;

@@ -23,21 +23,18 @@
  * No CMSIS: the few registers are written by address, so this compiles with
  * nothing but the toolchain.
  *
- * Use (the port needs no global; the application owns it and the vector
- * table, so the handler is not defined here: a weak SysTick_Handler in this
- * file would compete with the weak default in every vendor startup file,
- * and which weak symbol wins depends on link order):
+ * Use: the application owns the port's state, the vector table and so the
+ * handler (a weak SysTick_Handler here would compete with the weak default
+ * in every vendor startup file, and which one wins depends on link order).
+ * examples/cortex-m.c is a whole firmware main(); its core is
  *
  *     static async_cortexm_t port;
  *     void SysTick_Handler(void) { async_cortexm_systick(&port); }
- *
- *     int main(void)
- *     {
- *         async_cortexm_init(&port, 48000000u);   (the core clock in Hz)
- *         async_loop_init(&loop, timers, 8);
- *         async_loop_set_port(&loop, &port.port);
- *         return async_loop_run(&loop, &task, app, &frame);
- *     }
+ *     ...
+ *     async_cortexm_init(&port, 25000000u);     // the core clock in Hz
+ *     async_loop_init(&loop, timers, 4);
+ *     async_loop_set_port(&loop, &port.port);
+ *     return async_loop_run(&loop, &task, blink, &frame);
  *
  * Run the loop with interrupts enabled (PRIMASK clear, the reset state).
  *

@@ -245,6 +245,45 @@ START_TEST(every_error_code_has_a_name_and_a_sentence)
 }
 END_TEST
 
+#if !ASYNC_CONFIG_LC_GOTO
+/* In the default flavour an AWAIT inside the body's own switch puts its
+ * resume point in that switch, where resuming cannot reach it: the
+ * coroutine ends with ASYNC_ESTATE at the resume instead of silently. */
+struct own_switch {
+    async_frame_t co;
+    int i;
+};
+
+static int own_switch(async_loop_t *l, void *frame)
+{
+    struct own_switch *s = frame;
+    ASYNC_BEGIN(l, s);
+    for (s->i = 0; s->i < 3; s->i++) {
+        switch (s->i) {
+        case 1:
+            AWAIT(async_sleep(l, 10));
+            trace("case1");
+            break;
+        default:
+            trace("other%d", s->i);
+            break;
+        }
+    }
+    ASYNC_END;
+}
+
+START_TEST(await_inside_an_own_switch_fails_loudly)
+{
+    static struct own_switch s;
+    static async_task_t task;
+    ck_assert_int_eq(async_loop_run(&loop, &task, own_switch, &s),
+                     ASYNC_ESTATE);
+    ck_assert_str_eq(TRACE, "other0");
+    ck_assert_uint_eq(NOW, 10);
+}
+END_TEST
+#endif
+
 #ifdef CORO_EXTRA_TESTS
 CORO_EXTRA_TESTS
 #endif
@@ -262,6 +301,9 @@ static Suite *coro_suite(void)
     tcase_add_test(tc, async_call_misuse_is_refused);
     tcase_add_test(tc, error_names_come_from_one_table);
     tcase_add_test(tc, every_error_code_has_a_name_and_a_sentence);
+#if !ASYNC_CONFIG_LC_GOTO
+    tcase_add_test(tc, await_inside_an_own_switch_fails_loudly);
+#endif
 #ifdef CORO_EXTRA_CASES
     CORO_EXTRA_CASES(tc);
 #endif
