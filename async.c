@@ -31,6 +31,8 @@
 #define TF_CANCEL 0x02u /* cancellation requested, not yet delivered */
 #define TF_BADARG 0x04u /* wait_for is unwinding an operation it refused */
 #define TF_POLL ASYNC__TF_POLL /* on wake: re-evaluate the op, TF_WOKEN */
+#define TF_PASSING 0x10u /* passing a cancellation inward, now */
+#define TF_AGAIN 0x20u /* cancelled from outside while TF_BADARG unwound */
 
 /* timer kinds, in bit 0 of the sequence number */
 #define TIMER_TASK 0u
@@ -452,27 +454,43 @@ int async_task_create(async_loop_t *loop, async_task_t *t, async_fn *fn,
     return 0;
 }
 
+/* Request t's cancellation. Returns 0, doing nothing, if t is already
+ * passing a cancellation inward: then the caller's task waits on t, t
+ * (through others) on it, and the caller must take the request itself,
+ * which breaks the cycle. */
 static int cancel(async_loop_t *loop, async_task_t *t)
 {
+    int passed;
+    if (t->flags & TF_PASSING)
+        return 0;
     t->cancels++; /* wraps; only differences are compared */
+    if (t->flags & TF_BADARG)
+        t->flags |= TF_AGAIN;
     if (!shielded(t)) {
         switch (t->state) {
         case ASYNC_TASK_SLEEPING:
             timer_stop(loop, &t->u.timer);
             wake(loop, t, ASYNC_ECANCELED);
             return 1;
+        case ASYNC_TASK_AWAITING:
+            /* As asyncio: the awaited task is cancelled instead, and its
+             * outcome decides ours. */
+            t->flags |= TF_PASSING;
+            passed = cancel(loop, CONTAINER(t->u.wait.list, async_task_t,
+                                            waiters));
+            t->flags &= (uint8_t)~TF_PASSING;
+            if (passed)
+                return 1;
+            ASYNC__FALLTHROUGH /* the circle closes at t: stop awaiting */
         case ASYNC_TASK_WAITING:
             wl_remove(t->u.wait.list, &t->u.wait);
             wake(loop, t, ASYNC_ECANCELED);
             return 1;
-        case ASYNC_TASK_AWAITING:
-            /* As asyncio: the awaited task is cancelled instead, and its
-             * outcome decides ours. */
-            cancel(loop, CONTAINER(t->u.wait.list, async_task_t, waiters));
-            return 1;
 #if ASYNC_CONFIG_GATHER
         case ASYNC_TASK_GATHERING:
+            t->flags |= TF_PASSING;
             gather_cancel(loop, t->u.gather);
+            t->flags &= (uint8_t)~TF_PASSING;
             return 1;
 #endif
         default:
@@ -939,9 +957,13 @@ static void gather_cancel(async_loop_t *loop, async_gather_t *g)
 {
     uint32_t i;
     g->state |= G_CANCELLED;
-    for (i = 0; i < g->n; i++)
-        if (g->slot[i].link.next)
-            cancel(loop, g->slot[i].task);
+    for (i = 0; i < g->n; i++) {
+        if (g->slot[i].link.next && !cancel(loop, g->slot[i].task)) {
+            /* That child awaits our task: waiting for it is a cycle. */
+            gather_complete(loop, g, ASYNC_ECANCELED);
+            return;
+        }
+    }
 }
 
 int async_gather(async_loop_t *loop, async_gather_t *g,
@@ -1013,12 +1035,13 @@ static void timeout_fire(async_loop_t *loop, async_timeout_t *to)
 static int refuse(async_loop_t *loop, async_task_t *t, async_timeout_t *to,
                   int op, int code)
 {
+    (void)misuse(code, "async_wait_for: refused");
     if (op != ASYNC_WAIT)
-        return misuse(code, "async_wait_for: refused");
+        return op; /* done at once: nothing to bound, and nothing to lose */
     if (to)
         to->refused = (int8_t)code;
-    t->flags |= TF_BADARG | TF_POLL;
     cancel(loop, t);
+    t->flags |= TF_BADARG | TF_POLL; /* after: cancel marks later ones */
     return ASYNC_WAIT;
 }
 
@@ -1033,10 +1056,20 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
         t->flags |= TF_POLL;
         if (op == ASYNC_WAIT)
             return ASYNC_WAIT; /* the refused op is still unwinding */
-        t->flags &= (uint8_t)~(TF_BADARG | TF_CANCEL | TF_POLL);
-        t->cancels--;
-        rc = to ? to->refused : ASYNC_EINVAL;
-        return misuse(rc, "async_wait_for: refused");
+        others = t->flags & TF_AGAIN;
+        t->flags &= (uint8_t)~(TF_BADARG | TF_AGAIN | TF_POLL);
+        t->cancels--; /* take back our own request */
+        if (op != ASYNC_ECANCELED) {
+            /* It completed before our request reached it: keep its
+             * result; a request from outside waits for the next await. */
+            if (!others)
+                t->flags &= (uint8_t)~TF_CANCEL;
+            return op;
+        }
+        t->flags &= (uint8_t)~TF_CANCEL; /* delivered: once for all */
+        if (others)
+            return ASYNC_ECANCELED;
+        return to ? to->refused : ASYNC_EINVAL;
     }
     if (!to)
         return refuse(loop, t, to, op, ASYNC_EINVAL);
@@ -1059,6 +1092,7 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
         return ASYNC_WAIT;
     }
     /* op finished */
+    t->flags &= (uint8_t)~TF_POLL; /* ours, if op never suspended */
     if (to->state == TO_ARMED) {
         timer_stop(loop, &to->timer);
     } else if (to->state == TO_FIRED) {

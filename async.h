@@ -623,7 +623,8 @@ int async_sleep(async_loop_t *loop, async_tick_t ticks);
 /* Await a child coroutine in place and get its result: fn runs on the
  * current task, nested to any depth at constant resume cost. Errors in the
  * child come back as its result. frame: the child's frame, zeroed or
- * finished. Errors: ASYNC_EINVAL, ASYNC_ENOTASK. */
+ * finished. Errors: ASYNC_EINVAL, ASYNC_EBUSY (frame is live: running or
+ * suspended somewhere), ASYNC_ENOTASK. */
 int async_call(async_loop_t *loop, async_fn *fn, void *frame);
 
 /* ======================================================================
@@ -805,8 +806,10 @@ typedef struct async_timeout {
  * cleanup) and then ASYNC_ETIMEDOUT is returned. A cancellation from outside
  * is reported as ASYNC_ECANCELED, never as a timeout. Refusals: NULL to
  * (ASYNC_EINVAL), ticks > ASYNC_MAX_DELAY (ASYNC_ERANGE), a full timer
- * heap (ASYNC_ENOSPC); op, already started, is first cancelled and
- * unwound, so nothing is left behind. A deadline that passes while op's
+ * heap (ASYNC_ENOSPC); op, already suspended, is first cancelled and
+ * unwound, so nothing is left behind. An op that finished at once, or
+ * before that cancellation reached it, has nothing left to bound and
+ * keeps its result (a debug build still reports the refusal). A deadline that passes while op's
  * cleanup section runs does not interrupt it; if op then returns a value,
  * that value is returned. to must be zeroed or idle. */
 int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
@@ -857,7 +860,8 @@ typedef struct async_queue {
 /* Initialise q on loop over caller storage buf of capacity items of
  * item_size bytes (for ASYNC_QUEUE_PRIORITY, each stored item carries a
  * 4-byte sequence number: use ASYNC_QUEUE_STORAGE). cmp is for priority
- * order only. Returns 0, ASYNC_EINVAL, ASYNC_EBUSY (q in use). */
+ * order only. Returns 0, ASYNC_EINVAL, ASYNC_EBUSY (q in use: tasks wait
+ * on it, or were woken by it and have not run yet). */
 int async_queue_init(async_queue_t *q, async_loop_t *loop, void *buf,
                      uint32_t item_size, uint32_t capacity, int order,
                      async_queue_cmp *cmp);
@@ -952,11 +956,8 @@ static inline int async_yield(async_loop_t *loop)
     async_task_t *t = loop ? loop->current : NULL;
     if (!t)
         return ASYNC__MISUSE(ASYNC_ENOTASK, "async_yield outside a task");
-    if (t->flags & ASYNC__TF_WOKEN) {
-        /* Evaluated again on resume (inside wait_for): the yield is over. */
-        t->flags &= (uint8_t)~ASYNC__TF_WOKEN;
-        return t->u.run.value;
-    }
+    if (t->flags & ASYNC__TF_WOKEN) /* evaluated again (inside wait_for) */
+        return async__resumed(t); /* over, unless cancelled meanwhile */
     /* A pending cancellation is delivered when the task resumes here. No
      * call on this path: a coroutine that only yields stays a leaf. */
     t->state = ASYNC_TASK_READY;

@@ -191,7 +191,9 @@ int async_queue_init(async_queue_t *q, async_loop_t *loop, void *buf,
                                            : ASYNC_QUEUE_FIFO) ||
         (order == ASYNC_QUEUE_PRIORITY && !cmp))
         return misuse(ASYNC_EINVAL, "async_queue_init: bad argument");
-    if (q->init == Q_LIVE && (q->getters || q->putters || q->joiners))
+    /* A woken waiter has left its list but still holds a promise. */
+    if (q->init == Q_LIVE && (q->getters || q->putters || q->joiners ||
+                              q->promised_items || q->promised_room))
         return misuse(ASYNC_EBUSY, "async_queue_init: tasks wait on the queue");
     q->getters = q->putters = q->joiners = NULL;
     q->loop = loop;

@@ -642,6 +642,111 @@ START_TEST(cancelling_a_future_waiter_removes_only_that_waiter)
 }
 END_TEST
 
+/* Tasks that await each other in a circle. Passing the request inward
+ * would go round for ever; it stops at the task that closes the circle,
+ * which takes the cancellation itself, and the circle unwinds from there. */
+START_TEST(a_cancel_passed_round_a_circle_of_awaiting_tasks_unwinds_it)
+{
+    static struct awaiter a = {.name = "A"}, b = {.name = "B"},
+                          c = {.name = "C"};
+    static struct canceller k = {.at = 10};
+    static async_task_t ta, tb, tc, tk;
+    a.other = &tb;
+    b.other = &tc;
+    c.other = &ta;
+    k.target = &tb;
+    async_task_create(&loop, &ta, awaiter, &a);
+    async_task_create(&loop, &tb, awaiter, &b);
+    async_task_create(&loop, &tc, awaiter, &c);
+    async_task_create(&loop, &tk, canceller, &k);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "A:wait@0 B:wait@0 C:wait@0 cancel@10=1 "
+                            "A:fin(ECANCELED)@10 C:fin(ECANCELED)@10 "
+                            "B:fin(ECANCELED)@10");
+    ck_assert_int_eq(async_task_result(&ta), ASYNC_ECANCELED);
+    ck_assert_int_eq(async_task_result(&tb), ASYNC_ECANCELED);
+    ck_assert_int_eq(async_task_result(&tc), ASYNC_ECANCELED);
+}
+END_TEST
+
+/* Gathers one task. */
+struct gather_one {
+    async_frame_t co;
+    async_gather_t g;
+    async_gather_slot_t slot;
+    async_task_t *task;
+};
+
+static int gather_one(async_loop_t *l, void *frame)
+{
+    struct gather_one *g = frame;
+    ASYNC_BEGIN(l, g);
+    async_gather_init(&g->g, &g->slot, 1, 0);
+    trace("G:gather@%u", NOW);
+    AWAIT(async_gather(l, &g->g, &g->task));
+    ASYNC_FINALLY;
+    trace("G:fin(%s)@%u", res(ASYNC_RESULT), NOW);
+    ASYNC_END;
+}
+
+START_TEST(a_circle_through_a_gather_unwinds_from_either_side)
+{
+    static struct gather_one g;
+    static struct awaiter b = {.name = "B"};
+    static struct canceller k = {.at = 10};
+    static async_task_t tg, tb, tk;
+    g.task = &tb;
+    b.other = &tg;
+    k.target = _i ? &tb : &tg;
+    async_task_create(&loop, &tg, gather_one, &g);
+    async_task_create(&loop, &tb, awaiter, &b);
+    async_task_create(&loop, &tk, canceller, &k);
+    run_until_idle();
+    /* Cancelling the gatherer, the child closes the circle and goes
+     * first; cancelling the child, the gatherer does. */
+    ck_assert_str_eq(TRACE, _i ? "G:gather@0 B:wait@0 cancel@10=1 "
+                                 "G:fin(ECANCELED)@10 B:fin(ECANCELED)@10"
+                               : "G:gather@0 B:wait@0 cancel@10=1 "
+                                 "B:fin(ECANCELED)@10 G:fin(ECANCELED)@10");
+    ck_assert_int_eq(async_task_result(&tg), ASYNC_ECANCELED);
+    ck_assert_int_eq(async_task_result(&tb), ASYNC_ECANCELED);
+}
+END_TEST
+
+/* Main awaits A, and A and B await each other. */
+struct circle {
+    async_frame_t co;
+    struct awaiter a, b;
+    async_task_t ta, tb;
+};
+
+static int circle(async_loop_t *l, void *frame)
+{
+    struct circle *c = frame;
+    ASYNC_BEGIN(l, c);
+    c->a.name = "A";
+    c->a.other = &c->tb;
+    c->b.name = "B";
+    c->b.other = &c->ta;
+    async_task_create(l, &c->ta, awaiter, &c->a);
+    async_task_create(l, &c->tb, awaiter, &c->b);
+    AWAIT(async_task_wait(l, &c->ta));
+    ASYNC_END;
+}
+
+START_TEST(run_reports_a_circle_as_a_deadlock_and_unwinds_it)
+{
+    static struct circle c;
+    static async_task_t tm;
+    ck_assert_int_eq(async_loop_run(&loop, &tm, circle, &c), ASYNC_EDEADLK);
+    ck_assert_str_eq(TRACE, "A:wait@0 B:wait@0 "
+                            "B:fin(ECANCELED)@0 A:fin(ECANCELED)@0");
+    ck_assert_int_eq(async_task_result(&c.ta), ASYNC_ECANCELED);
+    ck_assert_int_eq(async_task_result(&c.tb), ASYNC_ECANCELED);
+    ck_assert_int_eq(async_task_result(&tm), ASYNC_ECANCELED);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- misuse */
 
 START_TEST(cancelling_null_or_a_never_created_task_is_refused)
@@ -700,6 +805,11 @@ static Suite *cancel_suite(void)
     tcase_add_test(tc,
                    cancelling_a_gathering_task_cancels_the_unfinished_children);
     tcase_add_test(tc, cancelling_a_future_waiter_removes_only_that_waiter);
+    tcase_add_test(tc,
+                   a_cancel_passed_round_a_circle_of_awaiting_tasks_unwinds_it);
+    tcase_add_loop_test(tc, a_circle_through_a_gather_unwinds_from_either_side,
+                        0, 2);
+    tcase_add_test(tc, run_reports_a_circle_as_a_deadlock_and_unwinds_it);
     suite_add_tcase(s, tc);
 
     tc = loop_tcase("misuse");

@@ -1445,6 +1445,30 @@ START_TEST(init_of_a_queue_with_waiters_is_ebusy_and_changes_nothing)
 }
 END_TEST
 
+/* A woken waiter has left the line but holds a promise (an item or room)
+ * until it runs: the queue is still in use. */
+START_TEST(init_while_a_woken_waiter_holds_a_promise_is_ebusy)
+{
+    open_queue(ASYNC_QUEUE_FIFO, 1);
+    start_getter(0, 0, 0);
+    run_until_idle();
+    ck_assert_int_eq(put_now(5), 0); /* wakes the getter, item promised */
+    ck_assert_int_eq(init_again(), ASYNC_EBUSY);
+    run_until_idle();
+
+    ck_assert_int_eq(put_now(6), 0);
+    start_putter(0, 7, 0, 0);
+    run_until_idle();
+    ck_assert_int_eq(take(), 6); /* wakes the putter, room promised */
+    ck_assert_int_eq(init_again(), ASYNC_EBUSY);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "g0:got5@0 p0:put7@0");
+    ck_assert_int_eq(take(), 7);
+    ck_assert_int_eq(async_queue_size(&q), 0);
+    ck_assert_int_eq(async_queue_unfinished(&q), 3);
+}
+END_TEST
+
 static async_queue_t zq; /* never initialised */
 
 struct prober {
@@ -1901,6 +1925,7 @@ static Suite *queue_suite(void)
     tcase_add_test(tc, init_refuses_bad_arguments_and_changes_nothing);
     tcase_add_test(tc,
         init_of_a_queue_with_waiters_is_ebusy_and_changes_nothing);
+    tcase_add_test(tc, init_while_a_woken_waiter_holds_a_promise_is_ebusy);
     tcase_add_test(tc,
         every_operation_on_a_zeroed_queue_is_einval_and_changes_nothing);
     tcase_add_test(tc, null_items_are_einval_and_change_nothing);

@@ -39,7 +39,7 @@ static int child(async_loop_t *l, void *frame)
 }
 
 /* What the timed task awaits under its deadline. */
-enum op { OP_SLEEP, OP_CALL, OP_EVENT, OP_TASK, OP_GATHER };
+enum op { OP_SLEEP, OP_CALL, OP_EVENT, OP_TASK, OP_GATHER, OP_YIELD };
 
 /* After `delay`, awaits op bounded by `limit` (through a NULL timeout if
  * null_to), traces the result, and, if `after` is set, then sleeps that
@@ -77,6 +77,8 @@ static int timed(async_loop_t *l, void *frame)
     else if (t->op == OP_TASK)
         AWAIT_TRY(t->rc, async_wait_for(l, &t->to, t->limit,
                                         async_task_wait(l, t->tasks[0])));
+    else if (t->op == OP_YIELD)
+        AWAIT_TRY(t->rc, async_wait_for(l, &t->to, t->limit, async_yield(l)));
     else
         AWAIT_TRY(t->rc, async_wait_for(l, &t->to, t->limit,
                                         async_gather(l, &t->g, t->tasks)));
@@ -111,6 +113,36 @@ static int canceller(async_loop_t *l, void *frame)
 }
 
 /* -------------------------------------------------------- in time, late */
+
+/* A child that returns at once, without suspending. */
+static int quick_child(async_loop_t *l, void *frame)
+{
+    async_frame_t *f = frame;
+    ASYNC_BEGIN(l, f);
+    ASYNC_RETURN(7);
+    ASYNC_END;
+}
+
+/* A deadline around a child that never suspends, then a yield. */
+struct quick {
+    async_frame_t co, child;
+    async_timeout_t to;
+    int rc;
+};
+
+static int quick(async_loop_t *l, void *frame)
+{
+    struct quick *q = frame;
+    ASYNC_BEGIN(l, q);
+    AWAIT_TRY(q->rc, async_wait_for(l, &q->to, 10,
+                                    async_call(l, quick_child, &q->child)));
+    trace("Q:%s", res(q->rc));
+    AWAIT_TRY(q->rc, async_yield(l));
+    trace("Q:yield %s@%u", res(q->rc), NOW);
+    ASYNC_END;
+}
+
+
 
 START_TEST(an_op_in_time_gives_its_result_and_disarms_the_deadline)
 {
@@ -412,6 +444,34 @@ END_TEST
 
 /* ------------------------------------------------------- bad arguments */
 
+START_TEST(a_yield_under_a_deadline_cancelled_while_ready_is_cancelled)
+{
+    static struct timed t = {.op = OP_YIELD, .limit = 10, .after = 3};
+    static struct canceller c = {.show_ready = 1};
+    static async_task_t tt, tc;
+    c.target = &tt;
+    async_task_create(&loop, &tt, timed, &t);
+    async_task_create(&loop, &tc, canceller, &c);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "ready=1 cancel@0=1 T:ECANCELED@0 T:slept 0@3");
+}
+END_TEST
+
+START_TEST(a_deadline_whose_op_never_suspended_leaves_no_trace)
+{
+    static struct quick q;
+    static struct canceller c = {.show_ready = 1};
+    static async_task_t tq, tc;
+    c.target = &tq;
+    async_task_create(&loop, &tq, quick, &q);
+    async_task_create(&loop, &tc, canceller, &c);
+    run_until_idle();
+    /* The later yield behaves as if there had been no deadline: a cancel
+     * while it is ready is delivered there. */
+    ck_assert_str_eq(TRACE, "Q:7 ready=1 cancel@0=1 Q:yield ECANCELED@0");
+}
+END_TEST
+
 START_TEST(the_longest_delay_is_accepted)
 {
     static struct timed t = {.op = OP_SLEEP, .limit = ASYNC_MAX_DELAY,
@@ -479,6 +539,23 @@ START_TEST(a_full_timer_heap_unwinds_the_op_and_returns_enospc)
 }
 END_TEST
 
+START_TEST(an_outside_cancel_while_a_refused_op_unwinds_is_delivered)
+{
+    static struct timed t = {.op = OP_SLEEP, .limit = ASYNC_MAX_DELAY + 1u,
+                             .ticks = 5, .after = 3};
+    static struct canceller c;
+    static async_task_t tt, tc;
+    c.target = &tt;
+    async_task_create(&loop, &tt, timed, &t);
+    async_task_create(&loop, &tc, canceller, &c); /* runs right after */
+    run_until_idle();
+    /* The refusal and the outside request both end the sleep; the task
+     * hears of the cancellation, once, and later awaits work. */
+    ck_assert_str_eq(TRACE, "cancel@0=1 T:ECANCELED@0 T:slept 0@3");
+    ck_assert_int_eq(async_task_result(&tt), ASYNC_ECANCELED);
+}
+END_TEST
+
 /* --------------------------------------------------- nothing is lost */
 
 struct consumer {
@@ -486,14 +563,14 @@ struct consumer {
     async_timeout_t to;
     async_queue_t *q;
     async_tick_t limit;
-    int item, rc;
+    int null_to, item, rc;
 };
 
 static int consumer(async_loop_t *l, void *frame)
 {
     struct consumer *c = frame;
     ASYNC_BEGIN(l, c);
-    AWAIT_TRY(c->rc, async_wait_for(l, &c->to, c->limit,
+    AWAIT_TRY(c->rc, async_wait_for(l, c->null_to ? NULL : &c->to, c->limit,
                                     async_queue_get(l, c->q, &c->item)));
     trace("T:%s@%u item=%d size=%d", res(c->rc), NOW, c->item,
           async_queue_size(c->q));
@@ -556,6 +633,28 @@ START_TEST(an_item_handed_over_just_before_the_expiry_stays_in_the_queue)
 }
 END_TEST
 
+/* wait_for refuses only an op that suspended: one that finished at once
+ * keeps its result, or the item it took would be lost. */
+START_TEST(a_refused_deadline_around_an_op_done_at_once_keeps_its_result)
+{
+    static int buf[4];
+    static async_queue_t q;
+    static struct consumer c1 = {.null_to = 1, .limit = 5};
+    static struct consumer c2 = {.limit = ASYNC_MAX_DELAY + 1u};
+    static async_task_t t1, t2;
+    int item;
+    c1.q = c2.q = &q;
+    async_queue_init(&q, &loop, buf, sizeof buf[0], 4, ASYNC_QUEUE_FIFO, NULL);
+    for (item = 41; item <= 43; item++)
+        async_queue_put_nowait(&q, &item);
+    async_task_create(&loop, &t1, consumer, &c1);
+    async_task_create(&loop, &t2, consumer, &c2);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "T:0@0 item=41 size=2 get_nowait=0 item=42 "
+                            "T:0@0 item=43 size=0 get_nowait=EEMPTY item=43");
+}
+END_TEST
+
 struct many {
     async_frame_t co;
     async_timeout_t to;
@@ -612,6 +711,8 @@ static Suite *timeout_suite(void)
     tcase_add_test(tc, an_outside_cancel_then_expiry_in_the_same_turn_is_cancelled);
     tcase_add_test(tc, an_outside_cancel_during_the_expiry_cleanup_is_delivered_once);
     tcase_add_test(tc, a_task_that_caught_many_cancels_still_times_out);
+    tcase_add_test(tc, a_yield_under_a_deadline_cancelled_while_ready_is_cancelled);
+    tcase_add_test(tc, a_deadline_whose_op_never_suspended_leaves_no_trace);
     suite_add_tcase(s, tc);
 
     tc = loop_tcase("nesting");
@@ -622,6 +723,8 @@ static Suite *timeout_suite(void)
 
     tc = loop_tcase("bad arguments");
     tcase_add_test(tc, the_longest_delay_is_accepted);
+    tcase_add_test(tc, an_outside_cancel_while_a_refused_op_unwinds_is_delivered);
+    tcase_add_test(tc, a_refused_deadline_around_an_op_done_at_once_keeps_its_result);
     tcase_add_test(tc, a_delay_too_long_unwinds_the_op_and_returns_erange);
     tcase_add_test(tc, a_delay_too_long_unwinds_a_child_through_its_cleanup);
     tcase_add_test(tc, a_null_timeout_unwinds_the_op_and_returns_einval);
