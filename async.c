@@ -613,6 +613,120 @@ static void call_later(async_loop_t *loop, async_callback_t *cb)
     loop->calls_tail = cb;
 }
 
+/* ------------------------------------------------ claims and the posted stack
+ * A callback is claimed (queued 0 -> 1) before it joins any list, by the
+ * loop and by posters alike, so exactly one of them links it. Interrupts
+ * and threads push onto the posted stack; the loop takes it whole.
+ * Lock-free where pointer atomics are; else under the port's critical
+ * section; else (no port, no atomics) loop thread only. */
+#if !ASYNC_CONFIG_POST
+static int post_claim(async_callback_t *cb)
+{
+    int was = cb->queued;
+    cb->queued = 1;
+    return !was;
+}
+#define post_pending(loop) 0
+#define post_release(cb) ((cb)->queued = 0)
+#elif defined(ASYNC_PORT_LOCK)
+static int post_claim(async_callback_t *cb)
+{
+    int was;
+    ASYNC_PORT_LOCK();
+    was = cb->queued;
+    cb->queued = 1;
+    ASYNC_PORT_UNLOCK();
+    return !was;
+}
+static void post_push(async_loop_t *loop, async_callback_t *cb)
+{
+    ASYNC_PORT_LOCK();
+    cb->next = loop->posted;
+    loop->posted = cb;
+    ASYNC_PORT_UNLOCK();
+}
+static async_callback_t *post_take(async_loop_t *loop)
+{
+    async_callback_t *list;
+    ASYNC_PORT_LOCK();
+    list = loop->posted;
+    loop->posted = NULL;
+    ASYNC_PORT_UNLOCK();
+    return list;
+}
+static int post_pending(async_loop_t *loop)
+{
+    int any;
+    ASYNC_PORT_LOCK();
+    any = loop->posted != NULL;
+    ASYNC_PORT_UNLOCK();
+    return any;
+}
+static void post_release(async_callback_t *cb)
+{
+    ASYNC_PORT_LOCK();
+    cb->queued = 0;
+    ASYNC_PORT_UNLOCK();
+}
+#elif defined(__GCC_ATOMIC_POINTER_LOCK_FREE) && __GCC_ATOMIC_POINTER_LOCK_FREE == 2
+static int post_claim(async_callback_t *cb)
+{
+    return !__atomic_exchange_n(&cb->queued, 1, __ATOMIC_ACQ_REL);
+}
+static void post_push(async_loop_t *loop, async_callback_t *cb)
+{
+    async_callback_t *head = __atomic_load_n(&loop->posted, __ATOMIC_RELAXED);
+    do
+        cb->next = head;
+    while (!__atomic_compare_exchange_n(&loop->posted, &head, cb, 1,
+                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+static async_callback_t *post_take(async_loop_t *loop)
+{
+    if (!__atomic_load_n(&loop->posted, __ATOMIC_RELAXED))
+        return NULL; /* the usual turn: no locked instruction */
+    return __atomic_exchange_n(&loop->posted, NULL, __ATOMIC_ACQUIRE);
+}
+static int post_pending(async_loop_t *loop)
+{
+    return __atomic_load_n(&loop->posted, __ATOMIC_ACQUIRE) != NULL;
+}
+static void post_release(async_callback_t *cb)
+{
+    /* An exchange, not a store: a poster that still saw queued == 1 and
+     * coalesced must be ordered before the run that follows, or the run
+     * could read its data stale (a store may wait in a store buffer while
+     * the loads after it go ahead) and the post would vanish. */
+    (void)__atomic_exchange_n(&cb->queued, 0, __ATOMIC_ACQ_REL);
+}
+#else
+static int post_claim(async_callback_t *cb)
+{
+    int was = cb->queued;
+    cb->queued = 1;
+    return !was;
+}
+static void post_push(async_loop_t *loop, async_callback_t *cb)
+{
+    cb->next = loop->posted;
+    loop->posted = cb;
+}
+static async_callback_t *post_take(async_loop_t *loop)
+{
+    async_callback_t *list = loop->posted;
+    loop->posted = NULL;
+    return list;
+}
+static int post_pending(async_loop_t *loop)
+{
+    return loop->posted != NULL;
+}
+static void post_release(async_callback_t *cb)
+{
+    cb->queued = 0;
+}
+#endif
+
 /* -------------------------------------------------------------- futures */
 
 #if ASYNC_CONFIG_FUTURE
@@ -679,9 +793,8 @@ int async_future_add_callback(async_future_t *fut, async_callback_t *cb)
     async_callback_t **p;
     if (!fut || fut->state == F_ZERO || !cb || !cb->fn)
         return misuse(ASYNC_EINVAL, "async_future_add_callback: bad argument");
-    if (cb->queued)
+    if (!post_claim(cb))
         return misuse(ASYNC_EBUSY, "async_future_add_callback: cb in use");
-    cb->queued = 1;
     if (fut->state == F_DONE) {
         call_later(fut->loop, cb);
         return 0;
@@ -1184,116 +1297,13 @@ int async_call_soon(async_loop_t *loop, async_callback_t *cb)
 {
     if (!loop || !cb || !cb->fn)
         return misuse(ASYNC_EINVAL, "async_call_soon: bad argument");
-    if (cb->queued)
+    if (!post_claim(cb))
         return misuse(ASYNC_EBUSY, "async_call_soon: callback already queued");
-    cb->queued = 1;
     call_later(loop, cb);
     return 0;
 }
 
 #if ASYNC_CONFIG_POST
-/* The posted stack: interrupts and threads push, the loop takes it whole.
- * Lock-free where pointer atomics are; else under the port's critical
- * section; else (no port, no atomics) loop thread only. */
-#if defined(ASYNC_PORT_LOCK)
-static int post_claim(async_callback_t *cb)
-{
-    int was;
-    ASYNC_PORT_LOCK();
-    was = cb->queued;
-    cb->queued = 1;
-    ASYNC_PORT_UNLOCK();
-    return !was;
-}
-static void post_push(async_loop_t *loop, async_callback_t *cb)
-{
-    ASYNC_PORT_LOCK();
-    cb->next = loop->posted;
-    loop->posted = cb;
-    ASYNC_PORT_UNLOCK();
-}
-static async_callback_t *post_take(async_loop_t *loop)
-{
-    async_callback_t *list;
-    ASYNC_PORT_LOCK();
-    list = loop->posted;
-    loop->posted = NULL;
-    ASYNC_PORT_UNLOCK();
-    return list;
-}
-static int post_pending(async_loop_t *loop)
-{
-    int any;
-    ASYNC_PORT_LOCK();
-    any = loop->posted != NULL;
-    ASYNC_PORT_UNLOCK();
-    return any;
-}
-static void post_release(async_callback_t *cb)
-{
-    ASYNC_PORT_LOCK();
-    cb->queued = 0;
-    ASYNC_PORT_UNLOCK();
-}
-#elif defined(__GCC_ATOMIC_POINTER_LOCK_FREE) && __GCC_ATOMIC_POINTER_LOCK_FREE == 2
-static int post_claim(async_callback_t *cb)
-{
-    return !__atomic_exchange_n(&cb->queued, 1, __ATOMIC_ACQ_REL);
-}
-static void post_push(async_loop_t *loop, async_callback_t *cb)
-{
-    async_callback_t *head = __atomic_load_n(&loop->posted, __ATOMIC_RELAXED);
-    do
-        cb->next = head;
-    while (!__atomic_compare_exchange_n(&loop->posted, &head, cb, 1,
-                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED));
-}
-static async_callback_t *post_take(async_loop_t *loop)
-{
-    if (!__atomic_load_n(&loop->posted, __ATOMIC_RELAXED))
-        return NULL; /* the usual turn: no locked instruction */
-    return __atomic_exchange_n(&loop->posted, NULL, __ATOMIC_ACQUIRE);
-}
-static int post_pending(async_loop_t *loop)
-{
-    return __atomic_load_n(&loop->posted, __ATOMIC_ACQUIRE) != NULL;
-}
-static void post_release(async_callback_t *cb)
-{
-    /* An exchange, not a store: a poster that still saw queued == 1 and
-     * coalesced must be ordered before the run that follows, or the run
-     * could read its data stale (a store may wait in a store buffer while
-     * the loads after it go ahead) and the post would vanish. */
-    (void)__atomic_exchange_n(&cb->queued, 0, __ATOMIC_ACQ_REL);
-}
-#else
-static int post_claim(async_callback_t *cb)
-{
-    int was = cb->queued;
-    cb->queued = 1;
-    return !was;
-}
-static void post_push(async_loop_t *loop, async_callback_t *cb)
-{
-    cb->next = loop->posted;
-    loop->posted = cb;
-}
-static async_callback_t *post_take(async_loop_t *loop)
-{
-    async_callback_t *list = loop->posted;
-    loop->posted = NULL;
-    return list;
-}
-static int post_pending(async_loop_t *loop)
-{
-    return loop->posted != NULL;
-}
-static void post_release(async_callback_t *cb)
-{
-    cb->queued = 0;
-}
-#endif
-
 int async_post(async_loop_t *loop, async_callback_t *cb)
 {
     const async_port_t *port;
@@ -1324,8 +1334,6 @@ static void take_posts(async_loop_t *loop)
 }
 
 #else
-#define post_pending(loop) 0
-#define post_release(cb) ((cb)->queued = 0)
 #define take_posts(loop) ((void)0)
 #endif /* ASYNC_CONFIG_POST */
 
@@ -1451,9 +1459,10 @@ int async_loop_run(async_loop_t *loop, async_task_t *task, async_fn *main,
     }
     if (task->state == ASYNC_TASK_DONE)
         rc = task->u.run.value;
-    /* Like asyncio.run: cancel what is left and let it finish. */
+    /* Like asyncio.run: cancel what is left and let it finish, and run
+     * the callbacks its last acts queued. */
     cancel_all(loop);
-    while (loop->live && wait_for_work(loop) == 0)
+    while (registered(loop) && wait_for_work(loop) == 0)
         async_loop_run_once(loop);
     return rc;
 }

@@ -443,8 +443,9 @@ struct async_callback {
     uint32_t queued;          /* private: 1 while queued (a word: RV32A has no byte atomics) */
 };
 
-/* Prepare cb to call fn(loop, cb) with cb->arg = arg. Returns 0,
- * ASYNC_EINVAL, or ASYNC_EBUSY while cb is queued. */
+/* Prepare cb (zeroed before its first init) to call fn(loop, cb) with
+ * cb->arg = arg. Returns 0, ASYNC_EINVAL, or ASYNC_EBUSY while cb is
+ * queued. */
 int async_callback_init(async_callback_t *cb, async_callback_fn *fn,
                         void *arg);
 
@@ -490,15 +491,16 @@ int async_loop_set_time(async_loop_t *loop, async_tick_t t);
 async_tick_t async_loop_now(const async_loop_t *loop);
 
 /* Create `task` for main (frame, zeroed) and run the loop until it is done,
- * like asyncio.run: then cancel every task still pending and run until they
- * finish. Returns main's result, ASYNC_EDEADLK if nothing could ever run
+ * like asyncio.run: then cancel every task still pending and run until
+ * nothing is left (they have finished and every queued callback has run). Returns main's result, ASYNC_EDEADLK if nothing could ever run
  * again before main finished (virtual time, or no port wake), or the
  * errors of async_task_create. */
 int async_loop_run(async_loop_t *loop, async_task_t *task, async_fn *main,
                    void *frame);
 
-/* Run one turn without blocking: fire due timers, run due callbacks, then
- * resume each task that was ready when the turn began, once. For a
+/* Run one turn without blocking: fire due timers, run the callbacks queued
+ * before the turn, then resume each task that is ready by then (woken by a
+ * timer, a callback or an earlier turn), once. For a
  * superloop or a poll/epoll loop. Returns how many tasks and callbacks ran,
  * or ASYNC_EINVAL. With virtual time, a turn with nothing ready first
  * advances the clock to the next deadline. */
@@ -513,8 +515,8 @@ async_tick_t async_loop_next_timeout(const async_loop_t *loop);
 int async_loop_close(async_loop_t *loop);
 
 /* Queue cb (prepared by async_callback_init) to run on the loop's next
- * turn. Returns 0, ASYNC_EBUSY if it is already queued, ASYNC_EINVAL.
- * Loop thread only; from elsewhere use async_post. */
+ * turn. Returns 0, ASYNC_EBUSY if it is already queued (by either call),
+ * ASYNC_EINVAL. Loop thread only; from elsewhere use async_post. */
 int async_call_soon(async_loop_t *loop, async_callback_t *cb);
 
 #if ASYNC_CONFIG_POST
@@ -522,7 +524,8 @@ int async_call_soon(async_loop_t *loop, async_callback_t *cb);
  * thread, and wake the loop. ISR-safe and thread-safe. Publish the data
  * the callback will read before posting. Posting a callback that is still
  * queued coalesces: it runs once, after the post, so it sees the data. A
- * post is never lost. Returns 0 or ASYNC_EINVAL. */
+ * post is never lost. Posts run on the next turn after the callbacks
+ * already queued with async_call_soon. Returns 0 or ASYNC_EINVAL. */
 int async_post(async_loop_t *loop, async_callback_t *cb);
 #endif
 
@@ -614,8 +617,10 @@ async_task_t *async_current(const async_loop_t *loop);
  * FIFO. Errors: ASYNC_ENOTASK, ASYNC_ECANCELED. */
 static inline int async_yield(async_loop_t *loop);
 
-/* Sleep for ticks (0 is a yield; ASYNC_FOREVER until cancelled). Equal
- * deadlines wake in the order the sleeps started. Errors: ASYNC_ERANGE
+/* Sleep for ticks (0 is a yield; ASYNC_FOREVER until cancelled), counted
+ * from the turn's tick (async_loop_now), not from the call: after a long
+ * turn the sleep ends that much sooner. Equal deadlines wake in the order
+ * the sleeps started. Errors: ASYNC_ERANGE
  * (longer than ASYNC_MAX_DELAY), ASYNC_ENOSPC (timer heap full),
  * ASYNC_ENOTASK, ASYNC_ECANCELED. */
 int async_sleep(async_loop_t *loop, async_tick_t ticks);

@@ -250,6 +250,39 @@ START_TEST(run_cancels_and_finishes_tasks_left_pending_after_main)
 }
 END_TEST
 
+/* main's last act queues a callback that queues another: run returns only
+ * once both have run, so the loop closes. */
+struct last_act {
+    async_frame_t co;
+    async_callback_t c1, c2;
+    struct note n1, n2;
+};
+
+static int queue_and_return(async_loop_t *l, void *frame)
+{
+    struct last_act *m = frame;
+    ASYNC_BEGIN(l, m);
+    m->n1.name = "c1";
+    m->n1.then = &m->c2;
+    m->n2.name = "c2";
+    async_callback_init(&m->c1, note_cb, &m->n1);
+    async_callback_init(&m->c2, note_cb, &m->n2);
+    async_call_soon(l, &m->c1);
+    trace("main returns");
+    ASYNC_RETURN(5);
+    ASYNC_END;
+}
+
+START_TEST(run_runs_the_callbacks_left_queued_when_main_returns)
+{
+    static struct last_act m;
+    static async_task_t task;
+    ck_assert_int_eq(async_loop_run(&loop, &task, queue_and_return, &m), 5);
+    ck_assert_str_eq(TRACE, "main returns c1 c2");
+    ck_assert_int_eq(async_loop_close(&loop), 0);
+}
+END_TEST
+
 /* main waits for an event nobody will ever set, while another task sleeps:
  * the deadlock shows only once the sleeper is done. */
 struct deadlocker {
@@ -685,6 +718,7 @@ static Suite *loop_suite(void)
     tc = loop_tcase("run");
     tcase_add_test(tc, run_returns_the_result_of_main);
     tcase_add_test(tc, run_cancels_and_finishes_tasks_left_pending_after_main);
+    tcase_add_test(tc, run_runs_the_callbacks_left_queued_when_main_returns);
     tcase_add_test(tc, run_reports_a_deadlock_and_leaves_the_loop_empty);
     suite_add_tcase(s, tc);
 

@@ -463,6 +463,52 @@ static void *sender(void *arg)
     return NULL;
 }
 
+/* A callback a thread posts that the loop also queues with call_soon:
+ * whichever claims it first links it, the other coalesces (call_soon says
+ * ASYNC_EBUSY), so no turn runs it twice and its link never loops back on
+ * itself (which hangs the turn). Like the burst test, a detector: the
+ * window between a claim's test and its set is a few instructions. */
+#define MIXED_TURNS (200000 / SCALE)
+
+static int mixed_stop;
+static async_callback_t mixed_cb;
+
+static void mixed_fn(async_loop_t *l, async_callback_t *cb)
+{
+    (void)l;
+    (void)cb;
+}
+
+static void *mixed_poster(void *arg)
+{
+    (void)arg;
+    while (!LOAD(mixed_stop))
+        async_post(&loop, &mixed_cb);
+    return NULL;
+}
+
+START_TEST(a_callback_posted_and_queued_on_the_loop_at_once_is_linked_once)
+{
+    pthread_t th;
+    int i, rc, ran, worst = 0;
+    ck_assert_int_eq(async_callback_init(&mixed_cb, mixed_fn, NULL), 0);
+    ck_assert_int_eq(pthread_create(&th, NULL, mixed_poster, NULL), 0);
+    for (i = 0; i < MIXED_TURNS; i++) {
+        rc = async_call_soon(&loop, &mixed_cb);
+        ck_assert(rc == 0 || rc == ASYNC_EBUSY);
+        ran = async_loop_run_once(&loop);
+        if (ran > worst)
+            worst = ran;
+    }
+    STORE(mixed_stop, 1);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    while (async_loop_run_once(&loop) > 0)
+        ;
+    ck_assert_int_eq(worst, 1);
+}
+END_TEST
+
+
 START_TEST(posts_from_a_signal_handler_are_all_received)
 {
     struct sigaction sa, old;
@@ -504,6 +550,7 @@ static Suite *post_suite(void)
     tcase_add_test(tc, posts_landing_while_the_callback_runs_are_not_lost);
     tcase_add_test(tc, a_post_racing_the_loop_into_sleep_wakes_it);
     tcase_add_test(tc, posts_from_a_signal_handler_are_all_received);
+    tcase_add_test(tc, a_callback_posted_and_queued_on_the_loop_at_once_is_linked_once);
     suite_add_tcase(s, tc);
     return s;
 }
