@@ -20,7 +20,9 @@
 
 #include "port/cortex-m.h"
 
+#if !defined(CORE_HZ)
 #define CORE_HZ 25000000u /* your core clock */
+#endif
 #define BLINKS 6
 #define SLOW_MS 500
 #define FAST_MS 100

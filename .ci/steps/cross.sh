@@ -17,8 +17,12 @@
 #   cross/m0plus+VARIANT/FILE  the same compile check for the configuration
 #                       variants debug, tick16, tick64 and goto (labels as
 #                       values: gnu99 without -Wpedantic)
+#   cross/TARGET+tickless/port/cortex-m.c  the same compile check for the
+#                       Cortex-M port with tickless idle
+#                       (-DASYNC_CORTEXM_TICKLESS=1), on m0plus and m4f
 # Report (stdout, and .ci/out/cross-report.txt):
-#   text/data/bss per object and per target (size's text includes rodata);
+#   text/data/bss per object and per target (size's text includes rodata),
+#   the tickless Cortex-M port's next to the ticking one;
 #   what each feature adds, measured by linking small programs with
 #   --gc-sections and taking the library's share of the image; the cost of
 #   the minimal configuration (tasks, sleep, cancellation, FIFO queue with
@@ -88,6 +92,12 @@ VARIANTS = [
     ("tick64", ["-DASYNC_CONFIG_TICK_BITS=64"]),
     # labels-as-values is GNU C: built as gnu99 without -Wpedantic.
     ("goto", ["-DASYNC_CONFIG_LC_GOTO=1", "-std=gnu99", "-Wno-pedantic"]),
+]
+
+# Port variants, compiled (and header-checked) for every target whose port
+# they configure; their sizes are reported next to the default port's.
+PORT_VARIANTS = [
+    ("tickless", "port/cortex-m.c", ["-DASYNC_CORTEXM_TICKLESS=1"]),
 ]
 
 # Public functions by feature, for the link measurements. The core is what
@@ -433,6 +443,21 @@ for vname, vflags in VARIANTS:
         if rc == 0:
             variant_size[(vname, src)] = berkeley(m0, obj)
 
+port_variant_size = {}
+for t in TARGETS:
+    for vname, src, vflags in PORT_VARIANTS:
+        if t["port"] != src:
+            continue
+        ok, msg = headers_ok(t, src, vflags)
+        obj = os.path.join(work, t["name"], "%s-%s.o"
+                           % (vname, os.path.basename(src)[:-2]))
+        rc, out = compile_obj(t, src, obj, vflags)
+        ok = ok and rc == 0
+        record("cross/%s+%s/%s" % (t["name"], vname, src), ok,
+               (out + "\n" if out else "") + msg)
+        if rc == 0:
+            port_variant_size[(t["name"], vname)] = berkeley(t, obj)
+
 # 2. Link check: everything public, strictly (no unresolved symbol).
 every = CORE + [f for _, fns in FEATURES for f in fns]
 for t in TARGETS:
@@ -454,6 +479,15 @@ for t in TARGETS:
             say("%-10s %-20s %7s" % (t["name"], src, "(failed)"))
             continue
         say("%-10s %-20s %7d %6d %6d" % ((t["name"], src) + s))
+        for vname, vsrc, _ in PORT_VARIANTS:
+            if vsrc != src:
+                continue
+            label = "%s, %s" % (os.path.basename(src), vname)
+            v = port_variant_size.get((t["name"], vname))
+            if v:
+                say("%-10s %-20s %7d %6d %6d" % ((t["name"], label) + v))
+            else:
+                say("%-10s %-20s %7s" % (t["name"], label, "(failed)"))
         if src in LIB:
             tot = [a + b for a, b in zip(tot, s)]
     say("%-10s %-20s %7d %6d %6d"

@@ -10,12 +10,19 @@
 # Programs, on each board:
 #   coro_smoke   tests/qemu/coro_smoke.c: tasks, a queue and cancellation on
 #                virtual time, then the SysTick port with a post from the
-#                interrupt; it checks its own trace and exits 0 iff it holds.
+#                SysTick interrupt and one from PendSV as the loop goes
+#                idle; it checks its own trace and exits 0 iff it holds.
 #                On an385 also with 16- and 64-bit ticks.
+#   coro_smoke_tickless
+#                the same with the port built ASYNC_CORTEXM_TICKLESS=1,
+#                where a post the port misses before WFI costs a whole
+#                SysTick period (0.67 s on an385, 1 s on microbit) or hangs.
 #   tickless     tests/qemu/tickless.c: the port built with
 #                ASYNC_CORTEXM_TICKLESS=1; sleeps, a post from a board timer
 #                interrupt and idling forever, against a board timer; exits 0
 #                iff its checks hold.
+#   cortex-m     examples/cortex-m.c, the firmware example, with the SysTick
+#                port; its output must equal examples/cortex-m.expected.
 #   examples     every examples/NAME.c with the line `/* qemu: yes */` among
 #                its first ten lines. Built without the POSIX port, so it runs
 #                on virtual time; passes iff it exits 0 and its output equals
@@ -116,6 +123,10 @@ check() {
 for board in an385 microbit; do
   check "$board" coro_smoke - "-DSMOKE_CORE_HZ=$(core_hz "$board")" \
     "$qemu_dir/coro_smoke.c" port/cortex-m.c
+  # Posts from interrupts with tickless idle: about a second each.
+  check "$board" coro_smoke_tickless - \
+    "-DSMOKE_CORE_HZ=$(core_hz "$board") -DASYNC_CORTEXM_TICKLESS=1" \
+    "$qemu_dir/coro_smoke.c" port/cortex-m.c
   check "$board" tickless - \
     "-DASYNC_CORTEXM_TICKLESS=1 -DTICKLESS_BOARD_$board" \
     "$qemu_dir/tickless.c" port/cortex-m.c
@@ -127,6 +138,10 @@ for board in an385 microbit; do
         "$qemu_dir/coro_smoke.c" port/cortex-m.c
     done
   fi
+  # The firmware example, on the real port: output as on a board.
+  check "$board" cortex-m examples/cortex-m.expected \
+    "-DCORE_HZ=$(core_hz "$board") -DASYNC_CONFIG_FILE=\"port/cortex-m.h\"" \
+    examples/cortex-m.c port/cortex-m.c
   for src in examples/*.c; do
     [ -e "$src" ] || continue
     head -n 10 "$src" | grep -qxF '/* qemu: yes */' || continue

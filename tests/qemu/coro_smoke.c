@@ -7,7 +7,19 @@
  * through port/cortex-m.c: three sleepers must wake in deadline order,
  * a task waits on an event that a callback posted from the SysTick
  * interrupt sets (the ISR posting path: lock-free on ARMv7-M, PRIMASK on
- * ARMv6-M), and the loop must really have slept in WFI rather than spun.
+ * ARMv6-M), then on one that a PendSV interrupt posts just as the loop
+ * goes idle (after the loop's last look for work, before the port's
+ * idle: only the port's own last check before WFI can see it), and the
+ * loop must really have slept in WFI rather than spun.
+ *
+ * Part two runs with the ticking port and, built with
+ * -DASYNC_CORTEXM_TICKLESS=1, with the tickless one, where SysTick
+ * interrupts once per idle period and the tick count moves in steps: the
+ * SysTick handler therefore posts once the count has reached or passed
+ * its mark, not when it equals it. Tickless, a post the port misses costs
+ * up to a whole longest SysTick period (671 ticks at 25 MHz, 1048 at
+ * 16 MHz; forever if the port only wakes for its deadline), so each post
+ * is also checked to run within SMOKE_LATE ticks of its interrupt.
  *
  * Each part records a trace and compares it with the expected one. Exit
  * status 0 only if both match and every check holds. Built on the host
@@ -154,35 +166,79 @@ static int run_part_one(void)
 #if !defined(SMOKE_HOST)
 /* ---- part two: the SysTick port, ISR posting, WFI idle (real time) --- */
 
+/* How many ticks after its interrupt a posted callback may run. A port
+ * that sees the post runs it at once (the same tick, or the next if a
+ * boundary falls in between or the host stalls). One that misses it
+ * waits for its next interrupt: ticking, one tick later, which this cannot
+ * tell from a host stall; tickless, up to a longest SysTick period. */
+#if !defined(SMOKE_LATE)
+#define SMOKE_LATE 20u
+#endif
+
+/* Interrupt Control and State Register: PENDSVSET pends PendSV. */
+#define SMOKE_ICSR (*(volatile uint32_t *)0xE000ED04u)
+#define SMOKE_ICSR_PENDSVSET (1u << 28)
+
 static async_cortexm_t port;
 static async_port_t counting; /* port.port with idle calls counted */
 static unsigned idle_calls;
-static async_event_t event;
-static async_callback_t from_isr;
-static volatile async_tick_t post_at; /* 0: no post armed */
-static async_tick_t set_at;
+static async_event_t event, idle_event;
+static async_callback_t from_isr, from_pendsv;
+static volatile uint8_t post_armed;  /* SysTick posts once post_at is due */
+static volatile async_tick_t post_at;
+static volatile uint8_t idle_armed;  /* the next idle call pends PendSV */
+static volatile uint8_t pendsv_runs; /* PendSV handler calls */
+static uint8_t pendsv_before_idle;   /* of them, before the port's idle */
+static volatile async_tick_t isr_tick, pendsv_tick; /* when each posted */
+static async_tick_t set_at, idle_set_at;      /* when each callback ran */
 
 void SysTick_Handler(void)
 {
     async_cortexm_systick(&port);
-    if (post_at && port.ticks == post_at) {
-        post_at = 0;
+    /* post_at reached or passed: tickless, the count may step over it. */
+    if (post_armed &&
+        (async_tick_t)(port.ticks - post_at) <= ASYNC_MAX_DELAY) {
+        post_armed = 0;
+        isr_tick = port.ticks;
         async_post(&loop, &from_isr); /* the ISR-safe call */
     }
+}
+
+void PendSV_Handler(void)
+{
+    pendsv_runs++;
+    pendsv_tick = port.ticks;
+    async_post(&loop, &from_pendsv);
 }
 
 static void counted_idle(void *ctx, async_tick_t ticks)
 {
     idle_calls++;
+    if (idle_armed) {
+        /* The loop has looked for work and found none; an interrupt that
+         * posts now must still end (or prevent) the port's idle. PendSV
+         * is taken at once: interrupts are enabled here. */
+        idle_armed = 0;
+        SMOKE_ICSR = SMOKE_ICSR_PENDSVSET;
+        __asm__ volatile("dsb\n\tisb" ::: "memory");
+        pendsv_before_idle = pendsv_runs;
+    }
     port.port.idle(ctx, ticks);
 }
 
-/* Runs on the loop, posted from the interrupt. */
+/* Run on the loop, posted from the SysTick and the PendSV interrupt. */
 static void on_post(async_loop_t *l, async_callback_t *cb)
 {
     (void)cb;
     set_at = async_loop_now(l);
     async_event_set(&event);
+}
+
+static void on_pendsv_post(async_loop_t *l, async_callback_t *cb)
+{
+    (void)cb;
+    idle_set_at = async_loop_now(l);
+    async_event_set(&idle_event);
 }
 
 struct sleeper {
@@ -218,14 +274,42 @@ static int part_two(async_loop_t *l, void *frame)
     for (m->i = 0; m->i < 3; m->i++)
         async_task_create(l, &m->tasks[m->i], sleeper, &m->sl[m->i]);
     post_at = (async_tick_t)(m->t0 + 40u); /* after the sleepers */
+    post_armed = 1;
     AWAIT(async_event_wait(l, &event));
     trace("event", 0, 0);
     for (m->i = 0; m->i < 3; m->i++)
         AWAIT(async_task_wait(l, &m->tasks[m->i]));
+    /* Nothing is left to do: the loop idles with no deadline, and PendSV
+     * posts between its last look and the port's idle. */
+    idle_armed = 1;
+    AWAIT(async_event_wait(l, &idle_event));
+    trace("pendsv", 0, 0);
+    /* Ticking, the post comes at tick 40; tickless, with the first
+     * SysTick interrupt at or after it (the end of the idle period that
+     * began at 30). Either way not before. */
     check((async_tick_t)(set_at - m->t0) >= 40u,
           "the posted callback ran at or after tick 40");
     check((async_tick_t)(async_loop_now(l) - m->t0) >= 40u,
           "at least 40 ticks passed");
+    printf("SysTick post at tick %ld, its callback at %ld\n",
+           (long)(async_tick_t)(isr_tick - m->t0),
+           (long)(async_tick_t)(set_at - m->t0));
+#if !ASYNC_CORTEXM_TICKLESS
+    /* Only when ticking: the count then steps by one per interrupt, so the
+     * handler sees tick 40 itself. Tickless, it steps from 30 to the end
+     * of the idle period and the post comes there. */
+    check((async_tick_t)(isr_tick - m->t0) == 40u,
+          "ticking: the SysTick post came at tick 40");
+#endif
+    check((async_tick_t)(set_at - isr_tick) <= SMOKE_LATE,
+          "the SysTick post's callback ran within SMOKE_LATE ticks");
+    printf("PendSV post at tick %ld, its callback at %ld\n",
+           (long)(async_tick_t)(pendsv_tick - m->t0),
+           (long)(async_tick_t)(idle_set_at - m->t0));
+    check(pendsv_runs == 1 && pendsv_before_idle == 1,
+          "PendSV posted once, before the port's idle");
+    check((async_tick_t)(idle_set_at - pendsv_tick) <= SMOKE_LATE,
+          "the PendSV post's callback ran within SMOKE_LATE ticks");
     ASYNC_END;
 }
 
@@ -241,14 +325,16 @@ static void run_part_two(void)
     async_loop_init(&loop, timers, 8);
     async_loop_set_port(&loop, &counting);
     async_event_init(&event, &loop);
+    async_event_init(&idle_event, &loop);
     async_callback_init(&from_isr, on_post, NULL);
+    async_callback_init(&from_pendsv, on_pendsv_post, NULL);
     rc = async_loop_run(&loop, &task, part_two, &m);
     check(rc == 0, "part two returns 0");
     check(async_loop_close(&loop) == 0, "part two leaves the loop empty");
-    check_trace("part two", "s10 s20 s30 event");
+    check_trace("part two", "s10 s20 s30 event pendsv");
     /* A loop that slept in WFI idles about once per wake-up (three timers,
-     * one post, the odd early return); a spinning one would call idle
-     * thousands of times in 40 ms. */
+     * two posts, the odd early return); a spinning one would call idle
+     * thousands of times in 40 ms. Tickless it idles no more often. */
     printf("idle calls: %u\n", idle_calls);
     check(idle_calls >= 1 && idle_calls <= 40, "the loop slept in idle");
 }
