@@ -31,6 +31,7 @@
 #define TF_CANCEL 0x02u /* cancellation requested, not yet delivered */
 #define TF_BADARG 0x04u /* wait_for is unwinding an operation it refused */
 #define TF_POLL ASYNC__TF_POLL /* on wake: re-evaluate the op, TF_WOKEN */
+#define TF_DUE ASYNC__TF_DUE /* with TF_WOKEN: deliver a cancellation */
 #define TF_PASSING 0x10u /* passing a cancellation inward, now */
 #define TF_AGAIN 0x20u /* cancelled from outside while TF_BADARG unwound */
 
@@ -310,8 +311,9 @@ int async__cancel_due(async_task_t *t)
  * when a cancellation arrived after the wake but before the task ran. */
 int async__resumed(async_task_t *t)
 {
-    t->flags &= (uint8_t)~TF_WOKEN;
-    if (async__cancel_due(t))
+    uint8_t flags = t->flags;
+    t->flags = (uint8_t)(flags & ~(TF_WOKEN | TF_DUE));
+    if ((flags & TF_DUE) || async__cancel_due(t))
         return ASYNC_ECANCELED;
     return t->u.run.value;
 }
@@ -358,6 +360,10 @@ static int prepare(async_loop_t *loop, async_task_t *t)
         return 0;
     }
     if (t->flags & TF_POLL) {
+        /* The op is evaluated again; a cancellation requested since the
+         * wake is decided here, as for any ready task, and handed to it. */
+        if (t->state == ASYNC_TASK_READY && async__cancel_due(t))
+            t->flags |= TF_DUE;
         t->flags = (uint8_t)((t->flags & ~TF_POLL) | TF_WOKEN);
         loop->wake = ASYNC_WAIT;
     } else if (t->state == ASYNC_TASK_READY && async__cancel_due(t)) {

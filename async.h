@@ -941,6 +941,7 @@ int async_loop_dump(const async_loop_t *loop,
 
 #define ASYNC__TF_WOKEN 0x01u /* resumed to re-evaluate: value in u.run */
 #define ASYNC__TF_POLL 0x08u  /* on wake, re-evaluate the awaited op */
+#define ASYNC__TF_DUE 0x40u   /* with TF_WOKEN: a cancellation is delivered */
 void *async__copy(void *dst, const void *src, size_t n);
 int async__resumed(async_task_t *t);
 int async__cancel_due(async_task_t *t);
@@ -961,8 +962,13 @@ static inline int async_yield(async_loop_t *loop)
     async_task_t *t = loop ? loop->current : NULL;
     if (!t)
         return ASYNC__MISUSE(ASYNC_ENOTASK, "async_yield outside a task");
-    if (t->flags & ASYNC__TF_WOKEN) /* evaluated again (inside wait_for) */
-        return async__resumed(t); /* over, unless cancelled meanwhile */
+    if (t->flags & ASYNC__TF_WOKEN) {
+        /* Evaluated again on resume (inside wait_for): the yield is over,
+         * or cancelled if the loop found a cancellation due. */
+        uint8_t flags = t->flags;
+        t->flags = (uint8_t)(flags & ~(ASYNC__TF_WOKEN | ASYNC__TF_DUE));
+        return flags & ASYNC__TF_DUE ? ASYNC_ECANCELED : t->u.run.value;
+    }
     /* A pending cancellation is delivered when the task resumes here. No
      * call on this path: a coroutine that only yields stays a leaf. */
     t->state = ASYNC_TASK_READY;
