@@ -354,22 +354,21 @@ static void finish(async_loop_t *loop, async_task_t *t, int result)
  * Returns 0 if t must not run. */
 static int prepare(async_loop_t *loop, async_task_t *t)
 {
+    int due;
     if (t->state == ASYNC_TASK_PENDING && (t->flags & TF_CANCEL)) {
         t->inner->flags = 0;
         finish(loop, t, ASYNC_ECANCELED); /* never started: no cleanup */
         return 0;
     }
+    /* Woken, then cancelled: the cancellation is delivered at this await,
+     * as the wake value or, if the op is evaluated again, through it. */
+    due = t->state == ASYNC_TASK_READY && async__cancel_due(t);
     if (t->flags & TF_POLL) {
-        /* The op is evaluated again; a cancellation requested since the
-         * wake is decided here, as for any ready task, and handed to it. */
-        if (t->state == ASYNC_TASK_READY && async__cancel_due(t))
-            t->flags |= TF_DUE;
-        t->flags = (uint8_t)((t->flags & ~TF_POLL) | TF_WOKEN);
+        t->flags = (uint8_t)((t->flags & ~TF_POLL) | TF_WOKEN |
+                             (due ? TF_DUE : 0u));
         loop->wake = ASYNC_WAIT;
-    } else if (t->state == ASYNC_TASK_READY && async__cancel_due(t)) {
-        loop->wake = ASYNC_ECANCELED; /* woken, then cancelled */
     } else {
-        loop->wake = t->u.run.value;
+        loop->wake = due ? ASYNC_ECANCELED : t->u.run.value;
     }
     return 1;
 }
@@ -625,16 +624,7 @@ static void call_later(async_loop_t *loop, async_callback_t *cb)
  * and threads push onto the posted stack; the loop takes it whole.
  * Lock-free where pointer atomics are; else under the port's critical
  * section; else (no port, no atomics) loop thread only. */
-#if !ASYNC_CONFIG_POST
-static int post_claim(async_callback_t *cb)
-{
-    int was = cb->queued;
-    cb->queued = 1;
-    return !was;
-}
-#define post_pending(loop) 0
-#define post_release(cb) ((cb)->queued = 0)
-#elif defined(ASYNC_PORT_LOCK)
+#if ASYNC_CONFIG_POST && defined(ASYNC_PORT_LOCK)
 static int post_claim(async_callback_t *cb)
 {
     int was;
@@ -674,7 +664,8 @@ static void post_release(async_callback_t *cb)
     cb->queued = 0;
     ASYNC_PORT_UNLOCK();
 }
-#elif defined(__GCC_ATOMIC_POINTER_LOCK_FREE) && __GCC_ATOMIC_POINTER_LOCK_FREE == 2
+#elif ASYNC_CONFIG_POST && defined(__GCC_ATOMIC_POINTER_LOCK_FREE) &&      \
+    __GCC_ATOMIC_POINTER_LOCK_FREE == 2
 static int post_claim(async_callback_t *cb)
 {
     return !__atomic_exchange_n(&cb->queued, 1, __ATOMIC_ACQ_REL);
@@ -705,13 +696,20 @@ static void post_release(async_callback_t *cb)
      * the loads after it go ahead) and the post would vanish. */
     (void)__atomic_exchange_n(&cb->queued, 0, __ATOMIC_ACQ_REL);
 }
-#else
+#else /* loop thread only: no posting, or neither a lock nor atomics */
 static int post_claim(async_callback_t *cb)
 {
     int was = cb->queued;
     cb->queued = 1;
     return !was;
 }
+static void post_release(async_callback_t *cb)
+{
+    cb->queued = 0;
+}
+#if !ASYNC_CONFIG_POST
+#define post_pending(loop) 0
+#else
 static void post_push(async_loop_t *loop, async_callback_t *cb)
 {
     cb->next = loop->posted;
@@ -727,10 +725,7 @@ static int post_pending(async_loop_t *loop)
 {
     return loop->posted != NULL;
 }
-static void post_release(async_callback_t *cb)
-{
-    cb->queued = 0;
-}
+#endif
 #endif
 
 /* -------------------------------------------------------------- futures */
@@ -1178,17 +1173,11 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
         others = t->flags & TF_AGAIN;
         t->flags &= (uint8_t)~(TF_BADARG | TF_AGAIN | TF_POLL);
         t->cancels--; /* take back our own request */
-        if (op != ASYNC_ECANCELED) {
-            /* It completed before our request reached it: keep its
-             * result; a request from outside waits for the next await. */
-            if (!others)
-                t->flags &= (uint8_t)~TF_CANCEL;
-            return op;
-        }
-        t->flags &= (uint8_t)~TF_CANCEL; /* delivered: once for all */
-        if (others)
-            return ASYNC_ECANCELED;
-        return to ? to->refused : ASYNC_EINVAL;
+        if (op == ASYNC_ECANCELED || !others)
+            t->flags &= (uint8_t)~TF_CANCEL; /* delivered, or only ours */
+        if (op != ASYNC_ECANCELED)
+            return op; /* it completed before our request reached it */
+        return others ? ASYNC_ECANCELED : to ? to->refused : ASYNC_EINVAL;
     }
     if (!to)
         return refuse(loop, t, to, op, ASYNC_EINVAL);
