@@ -119,12 +119,15 @@
 #if ASYNC_CONFIG_TICK_BITS == 16
 typedef uint16_t async_tick_t;
 typedef int16_t async__stick_t;
+#define ASYNC__ABI_TICK tick16
 #elif ASYNC_CONFIG_TICK_BITS == 32
 typedef uint32_t async_tick_t;
 typedef int32_t async__stick_t;
+#define ASYNC__ABI_TICK tick32
 #elif ASYNC_CONFIG_TICK_BITS == 64
 typedef uint64_t async_tick_t;
 typedef int64_t async__stick_t;
+#define ASYNC__ABI_TICK tick64
 #else
 #error "ASYNC_CONFIG_TICK_BITS must be 16, 32 or 64"
 #endif
@@ -132,6 +135,20 @@ typedef int64_t async__stick_t;
 #if ASYNC_CONFIG_LC_GOTO && !defined(__GNUC__)
 #error "ASYNC_CONFIG_LC_GOTO needs GCC or Clang (labels as values)"
 #endif
+
+/* The link-name tags of the configuration (see async_loop_init). */
+#if ASYNC_CONFIG_DEBUG
+#define ASYNC__ABI_DEBUG debug1
+#else
+#define ASYNC__ABI_DEBUG debug0
+#endif
+#if ASYNC_CONFIG_LC_GOTO
+#define ASYNC__ABI_LC lcgoto
+#else
+#define ASYNC__ABI_LC lcswitch
+#endif
+#define ASYNC__ABI_PASTE(fn, a, b, c) fn##__##a##_##b##_##c
+#define ASYNC__ABI_NAME(fn, a, b, c) ASYNC__ABI_PASTE(fn, a, b, c)
 
 /* Wait without a deadline. Never enters the timer heap. */
 #define ASYNC_FOREVER ((async_tick_t)~(async_tick_t)0)
@@ -467,7 +484,16 @@ struct async_loop {
 
 /* Initialise loop with heap storage for `capacity` pending timers. Returns
  * 0, ASYNC_EINVAL (NULL loop, or NULL heap with capacity > 0), or
- * ASYNC_EBUSY if the loop is in use (anything async_loop_close refuses). */
+ * ASYNC_EBUSY if the loop is in use (anything async_loop_close refuses).
+ *
+ * Its link name spells the configuration that shapes the public objects
+ * (tick width, debug fields, resume-point flavour), so code compiled with
+ * one and a library built with another fail to link, e.g. "undefined
+ * reference to async_loop_init__tick32_debug1_lcswitch", instead of
+ * disagreeing about every struct at run time. */
+#define async_loop_init                                                       \
+    ASYNC__ABI_NAME(async_loop_init, ASYNC__ABI_TICK, ASYNC__ABI_DEBUG,       \
+                    ASYNC__ABI_LC)
 int async_loop_init(async_loop_t *loop, async_timer_t **heap,
                     uint32_t capacity);
 
