@@ -949,11 +949,12 @@ int async_semaphore_init(async_semaphore_t *sem, async_loop_t *loop,
 {
     if (!sem || !loop || value > INT_MAX)
         return misuse(ASYNC_EINVAL, "async_semaphore_init: bad argument");
-    if (sem->init && sem->waiters)
+    if (sem->init && (sem->waiters || sem->handed))
         return misuse(ASYNC_EBUSY, "async_semaphore_init: tasks wait on it");
     sem->waiters = NULL;
     sem->loop = loop;
     sem->value = value;
+    sem->handed = 0;
     sem->init = 1;
     return 0;
 }
@@ -962,8 +963,10 @@ int async_semaphore_release(async_semaphore_t *sem)
 {
     if (!sem || !sem->init)
         return misuse(ASYNC_EINVAL, "async_semaphore_release: not initialised");
-    if (async__wake_first(sem->loop, &sem->waiters, 0))
-        return 0; /* the permit went straight to the oldest waiter */
+    if (async__wake_first(sem->loop, &sem->waiters, 0)) {
+        sem->handed++; /* straight to the oldest waiter */
+        return 0;
+    }
     if (sem->value == INT_MAX)
         return misuse(ASYNC_ERANGE, "async_semaphore_release: overflow");
     sem->value++;
@@ -979,8 +982,11 @@ int async_semaphore_acquire(async_loop_t *loop, async_semaphore_t *sem)
     if (t->flags & TF_WOKEN) {
         handed = t->u.run.value == 0;
         rc = async__resumed(t);
-        if (rc == ASYNC_ECANCELED && handed)
-            async_semaphore_release(sem); /* pass the permit on */
+        if (handed) {
+            sem->handed--;
+            if (rc == ASYNC_ECANCELED)
+                async_semaphore_release(sem); /* pass the permit on */
+        }
         return rc;
     }
     if (!sem || !sem->init)

@@ -751,11 +751,14 @@ typedef struct async_semaphore {
     async_waiter_t *waiters; /* private */
     async_loop_t *loop;      /* private */
     uint32_t value;          /* private */
+    uint32_t handed;         /* private: given to woken waiters, not taken */
     uint8_t init;            /* private */
 } async_semaphore_t;
 
 #if ASYNC_CONFIG_SYNC
-/* Initialise sem with value permits on loop. */
+/* Initialise sem with value permits (at most INT_MAX) on loop. Returns 0,
+ * ASYNC_EINVAL, or ASYNC_EBUSY while tasks wait on it or a permit handed
+ * to a woken waiter has not been taken yet. */
 int async_semaphore_init(async_semaphore_t *sem, async_loop_t *loop,
                          uint32_t value);
 /* Await a permit. */

@@ -465,6 +465,42 @@ START_TEST(semaphore_init_while_waited_on_is_busy_and_changes_nothing)
 }
 END_TEST
 
+/* Released to a waiter that has not run yet: the permit is in flight, so
+ * a fresh value would hand out one permit too many. */
+START_TEST(semaphore_init_while_a_permit_is_handed_is_busy)
+{
+    ck_assert_int_eq(async_semaphore_init(&sem, &loop, 0), 0);
+    start_worker(0, ON_SEM, 0, 0);
+    async_loop_run_once(&loop);
+    ck_assert_int_eq(async_semaphore_release(&sem), 0);
+    ck_assert_int_eq(async_task_state(&wt[0]), ASYNC_TASK_READY);
+    ck_assert_int_eq(async_semaphore_init(&sem, &loop, 5), ASYNC_EBUSY);
+    ck_assert_int_eq(async_semaphore_value(&sem), 0);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "w1 waits w1 in@0 w1 out@0");
+    ck_assert_int_eq(async_semaphore_value(&sem), 1);
+    ck_assert_int_eq(async_semaphore_init(&sem, &loop, 5), 0);
+    ck_assert_int_eq(async_semaphore_value(&sem), 5);
+}
+END_TEST
+
+/* The same, when the waiter is cancelled before it takes the permit: it
+ * passes the permit on, and then nothing is in flight. */
+START_TEST(semaphore_handed_permit_passed_on_by_a_cancelled_waiter)
+{
+    ck_assert_int_eq(async_semaphore_init(&sem, &loop, 0), 0);
+    start_worker(0, ON_SEM, 0, 0);
+    async_loop_run_once(&loop);
+    ck_assert_int_eq(async_semaphore_release(&sem), 0);
+    ck_assert_int_eq(async_task_cancel(&loop, &wt[0]), 1);
+    ck_assert_int_eq(async_semaphore_init(&sem, &loop, 5), ASYNC_EBUSY);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "w1 waits w1 ASYNC_ECANCELED");
+    ck_assert_int_eq(async_semaphore_value(&sem), 1);
+    ck_assert_int_eq(async_semaphore_init(&sem, &loop, 2), 0);
+}
+END_TEST
+
 START_TEST(lock_init_while_held_is_busy_and_changes_nothing)
 {
     start_worker(0, ON_LOCK, 0, 3);
@@ -584,6 +620,8 @@ static Suite *sync_suite(void)
     tcase_add_test(tc, acquire_while_holding_is_busy);
     tcase_add_test(tc, a_lock_handed_to_a_cancelled_waiter_passes_to_the_next);
     tcase_add_test(tc, a_lock_handed_to_the_only_waiter_then_cancelled_ends_free);
+    tcase_add_test(tc, semaphore_init_while_a_permit_is_handed_is_busy);
+    tcase_add_test(tc, semaphore_handed_permit_passed_on_by_a_cancelled_waiter);
     tcase_add_test(tc, lock_init_while_held_is_busy_and_changes_nothing);
     suite_add_tcase(s, tc);
 
