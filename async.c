@@ -1533,6 +1533,20 @@ static void put_uint(struct line *l, unsigned long v)
     l->buf[l->len] = '\0';
 }
 
+/* Addresses in hex, as a debugger shows them; shifts, not division, so a
+ * 64-bit pointer pulls in no libgcc helper. */
+static void put_addr(struct line *l, const void *p)
+{
+    uintptr_t v = (uintptr_t)p;
+    int shift = (int)sizeof v * 8 - 4;
+    put_str(l, "0x");
+    while (shift > 0 && !((v >> shift) & 0xFu))
+        shift -= 4;
+    for (; shift >= 0 && l->len + 1 < sizeof l->buf; shift -= 4)
+        l->buf[l->len++] = "0123456789abcdef"[(v >> shift) & 0xFu];
+    l->buf[l->len] = '\0';
+}
+
 int async_loop_dump(const async_loop_t *loop,
                     void (*out)(const char *line, void *arg), void *arg)
 {
@@ -1546,9 +1560,12 @@ int async_loop_dump(const async_loop_t *loop,
         const char *name = async_task_name(t);
         line.len = 0;
         line.buf[0] = '\0';
-        put_str(&line, *name ? name : "task#");
-        if (!*name)
-            put_uint(&line, (unsigned long)n);
+        if (*name) {
+            put_str(&line, name);
+        } else {
+            put_str(&line, "task@"); /* where it is stays true across dumps */
+            put_addr(&line, t);
+        }
         put_str(&line, " ");
         put_str(&line, state_names[t->state]);
 #if ASYNC_CONFIG_DEBUG

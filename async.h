@@ -959,7 +959,8 @@ const char *async_task_name(const async_task_t *task);
 
 #if ASYNC_CONFIG_DEBUG
 /* Debug builds: call out(line, arg) once per live task with a line such
- * as "worker-1 WAITING at worker.c:42". Returns the number of tasks. */
+ * as "worker-1 WAITING at worker.c:42"; a task without a name shows as
+ * its address ("task@0x20000a4c"). Returns the number of tasks. */
 int async_loop_dump(const async_loop_t *loop,
                     void (*out)(const char *line, void *arg), void *arg);
 #endif
