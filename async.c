@@ -35,6 +35,10 @@
 #define TF_PASSING 0x10u /* passing a cancellation inward, now */
 #define TF_AGAIN 0x20u /* cancelled from outside while TF_BADARG unwound */
 
+/* frame flag: a wait_for in this frame expired or refused its op, which
+ * its cancellation must reach even inside a cleanup section */
+#define FRAME_CUT 0x4u
+
 /* timer kinds, in bit 0 of the sequence number */
 #define TIMER_TASK 0u
 #define TIMER_TIMEOUT 1u
@@ -287,14 +291,19 @@ static async_task_t *task_of_link(async_link_t *l)
     return CONTAINER(l, async_task_t, all);
 }
 
-/* True while a cleanup section of t's frame chain runs. O(depth), and
+/* True while a cleanup section of t's frame chain runs, unless the frame
+ * of an expired or refusing wait_for comes first: its op is cancelled
+ * even when that wait_for itself runs in a cleanup section. O(depth), and
  * only asked when a cancellation is pending. */
 static int shielded(const async_task_t *t)
 {
     const async_frame_t *f;
-    for (f = t->inner; f; f = f->parent)
+    for (f = t->inner; f; f = f->parent) {
+        if (f->flags & FRAME_CUT)
+            return 0;
         if (f->flags & ASYNC__FRAME_CLEANUP)
             return 1;
+    }
     return 0;
 }
 
@@ -619,20 +628,48 @@ static void call_later(async_loop_t *loop, async_callback_t *cb)
 }
 
 /* ------------------------------------------------ claims and the posted stack
- * A callback is claimed (queued 0 -> 1) before it joins any list, by the
- * loop and by posters alike, so exactly one of them links it. Interrupts
- * and threads push onto the posted stack; the loop takes it whole.
- * Lock-free where pointer atomics are; else under the port's critical
- * section; else (no port, no atomics) loop thread only. */
+ * A callback is claimed before it joins any list, by the loop and by
+ * posters alike, so exactly one of them links it: queued goes from
+ * CB_FREE to CB_QUEUED (to run) or CB_ATTACHED (on a pending future's
+ * list, which a post must not take). Interrupts and threads push onto the
+ * posted stack; the loop takes it whole. Lock-free where pointer atomics
+ * are; else under the port's critical section; else (no port, no atomics)
+ * loop thread only.
+ *
+ * claim(cb, how): FREE -> how; true if it was free.
+ * post_claim(cb): FREE or QUEUED -> QUEUED; returns what it was. Queued
+ *   again over itself, so that a coalescing poster writes too: the loop's
+ *   release then reads its write and sees the data published before it.
+ * attached_to_run(cb): ATTACHED -> QUEUED, when the future completes.
+ * post_release(cb): -> FREE, before the callback runs. */
+enum { CB_FREE, CB_QUEUED, CB_ATTACHED };
+
 #if ASYNC_CONFIG_POST && defined(ASYNC_PORT_LOCK)
-static int post_claim(async_callback_t *cb)
+static int claim(async_callback_t *cb, uint32_t how)
 {
-    int was;
+    uint32_t was;
     ASYNC_PORT_LOCK();
     was = cb->queued;
-    cb->queued = 1;
+    if (was == CB_FREE)
+        cb->queued = how;
     ASYNC_PORT_UNLOCK();
-    return !was;
+    return was == CB_FREE;
+}
+static uint32_t post_claim(async_callback_t *cb)
+{
+    uint32_t was;
+    ASYNC_PORT_LOCK();
+    was = cb->queued;
+    if (was != CB_ATTACHED)
+        cb->queued = CB_QUEUED;
+    ASYNC_PORT_UNLOCK();
+    return was;
+}
+static void set_queued(async_callback_t *cb, uint32_t v)
+{
+    ASYNC_PORT_LOCK();
+    cb->queued = v;
+    ASYNC_PORT_UNLOCK();
 }
 static void post_push(async_loop_t *loop, async_callback_t *cb)
 {
@@ -658,17 +695,31 @@ static int post_pending(async_loop_t *loop)
     ASYNC_PORT_UNLOCK();
     return any;
 }
-static void post_release(async_callback_t *cb)
-{
-    ASYNC_PORT_LOCK();
-    cb->queued = 0;
-    ASYNC_PORT_UNLOCK();
-}
 #elif ASYNC_CONFIG_POST && defined(__GCC_ATOMIC_POINTER_LOCK_FREE) &&      \
     __GCC_ATOMIC_POINTER_LOCK_FREE == 2
-static int post_claim(async_callback_t *cb)
+static int claim(async_callback_t *cb, uint32_t how)
 {
-    return !__atomic_exchange_n(&cb->queued, 1, __ATOMIC_ACQ_REL);
+    uint32_t was = CB_FREE;
+    return __atomic_compare_exchange_n(&cb->queued, &was, how, 0,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+static uint32_t post_claim(async_callback_t *cb)
+{
+    uint32_t was = __atomic_load_n(&cb->queued, __ATOMIC_RELAXED);
+    do
+        if (was == CB_ATTACHED)
+            return was;
+    while (!__atomic_compare_exchange_n(&cb->queued, &was, CB_QUEUED, 1,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+    return was;
+}
+static void set_queued(async_callback_t *cb, uint32_t v)
+{
+    /* An exchange, not a store, when releasing: a poster that coalesced
+     * must be ordered before the run that follows, or the run could read
+     * its data stale (a store may wait in a store buffer while the loads
+     * after it go ahead) and the post would vanish. */
+    (void)__atomic_exchange_n(&cb->queued, v, __ATOMIC_ACQ_REL);
 }
 static void post_push(async_loop_t *loop, async_callback_t *cb)
 {
@@ -688,28 +739,28 @@ static int post_pending(async_loop_t *loop)
 {
     return __atomic_load_n(&loop->posted, __ATOMIC_ACQUIRE) != NULL;
 }
-static void post_release(async_callback_t *cb)
-{
-    /* An exchange, not a store: a poster that still saw queued == 1 and
-     * coalesced must be ordered before the run that follows, or the run
-     * could read its data stale (a store may wait in a store buffer while
-     * the loads after it go ahead) and the post would vanish. */
-    (void)__atomic_exchange_n(&cb->queued, 0, __ATOMIC_ACQ_REL);
-}
 #else /* loop thread only: no posting, or neither a lock nor atomics */
-static int post_claim(async_callback_t *cb)
+static int claim(async_callback_t *cb, uint32_t how)
 {
-    int was = cb->queued;
-    cb->queued = 1;
-    return !was;
+    if (cb->queued != CB_FREE)
+        return 0;
+    cb->queued = how;
+    return 1;
 }
-static void post_release(async_callback_t *cb)
+static void set_queued(async_callback_t *cb, uint32_t v)
 {
-    cb->queued = 0;
+    cb->queued = v;
 }
 #if !ASYNC_CONFIG_POST
 #define post_pending(loop) 0
 #else
+static uint32_t post_claim(async_callback_t *cb)
+{
+    uint32_t was = cb->queued;
+    if (was != CB_ATTACHED)
+        cb->queued = CB_QUEUED;
+    return was;
+}
 static void post_push(async_loop_t *loop, async_callback_t *cb)
 {
     cb->next = loop->posted;
@@ -727,6 +778,7 @@ static int post_pending(async_loop_t *loop)
 }
 #endif
 #endif
+#define post_release(cb) set_queued((cb), CB_FREE)
 
 /* -------------------------------------------------------------- futures */
 
@@ -760,6 +812,7 @@ int async_future_set(async_future_t *fut, int result)
     async__wake_all(fut->loop, &fut->waiters, result);
     while ((cb = fut->callbacks) != NULL) {
         fut->callbacks = cb->next;
+        set_queued(cb, CB_QUEUED); /* posts may coalesce into it now */
         call_later(fut->loop, cb);
     }
     return 0;
@@ -794,7 +847,7 @@ int async_future_add_callback(async_future_t *fut, async_callback_t *cb)
     async_callback_t **p;
     if (!fut || fut->state == F_ZERO || !cb || !cb->fn)
         return misuse(ASYNC_EINVAL, "async_future_add_callback: bad argument");
-    if (!post_claim(cb))
+    if (!claim(cb, fut->state == F_DONE ? CB_QUEUED : CB_ATTACHED))
         return misuse(ASYNC_EBUSY, "async_future_add_callback: cb in use");
     if (fut->state == F_DONE) {
         call_later(fut->loop, cb);
@@ -1078,10 +1131,14 @@ static void gather_cancel(async_loop_t *loop, async_gather_t *g)
     uint32_t i;
     g->state |= G_CANCELLED;
     for (i = 0; i < g->n; i++) {
-        if (g->slot[i].link.next && !cancel(loop, g->slot[i].task)) {
-            /* That child awaits our task: waiting for it is a cycle. */
-            gather_complete(loop, g, ASYNC_ECANCELED);
-            return;
+        async_gather_slot_t *s = &g->slot[i];
+        if (s->link.next && !cancel(loop, s->task)) {
+            /* That child awaits our task: waiting for it is a cycle.
+             * Stop listening to it and wait for the others. */
+            wl_remove(&s->task->waiters, &s->link);
+            s->link.next = NULL;
+            if (--g->pending == 0)
+                gather_complete(loop, g, ASYNC_ECANCELED);
         }
     }
 }
@@ -1147,22 +1204,52 @@ int async_gather_result(const async_gather_t *g, uint32_t i)
 static void timeout_fire(async_loop_t *loop, async_timeout_t *to)
 {
     to->state = TO_FIRED;
+    to->frame->flags |= FRAME_CUT;
     cancel(loop, to->task);
+}
+
+/* The frame whose AWAIT runs wait_for while its op waits: a child
+ * coroutine's op has just been pushed (the task still runs), any other
+ * op has suspended the task in its own frame. */
+static async_frame_t *awaiting_frame(const async_task_t *t)
+{
+    return t->state == ASYNC_TASK_RUNNING ? t->inner->parent : t->inner;
 }
 
 /* wait_for refuses an operation that has already suspended: cancel it so
  * that it unwinds (its cleanup runs), then report code on resume. */
-static int refuse(async_loop_t *loop, async_task_t *t, async_timeout_t *to,
-                  int op, int code)
+static int refuse(async_loop_t *loop, async_task_t *t, int op, int code)
 {
     (void)misuse(code, "async_wait_for: refused");
     if (op != ASYNC_WAIT)
         return op; /* done at once: nothing to bound, and nothing to lose */
-    if (to)
-        to->refused = (int8_t)code;
+    t->refused = (int8_t)code;
+    awaiting_frame(t)->flags |= FRAME_CUT;
+    if (t->flags & TF_CANCEL)
+        t->flags |= TF_AGAIN; /* requested before: from outside */
     cancel(loop, t);
     t->flags |= TF_BADARG | TF_POLL; /* after: cancel marks later ones */
     return ASYNC_WAIT;
+}
+
+/* op has ended after wait_for cancelled it (expiry or refusal). Take that
+ * request back and say what the AWAIT returns: code if our cancellation
+ * ended op, else op's own result. A request from outside (others) that
+ * ended op is delivered as ASYNC_ECANCELED, unless a cleanup section
+ * around this frame shields it: then it stays pending for after. */
+static int take_back(async_task_t *t, int op, int others, int code)
+{
+    t->inner->flags &= (uint16_t)~FRAME_CUT;
+    t->cancels--;
+    if (others && shielded(t)) {
+        t->flags |= TF_CANCEL;
+        return op == ASYNC_ECANCELED ? code : op;
+    }
+    if (op == ASYNC_ECANCELED || !others)
+        t->flags &= (uint8_t)~TF_CANCEL; /* delivered, or only ours */
+    if (op != ASYNC_ECANCELED)
+        return op; /* it completed before our request reached it */
+    return others ? ASYNC_ECANCELED : code;
 }
 
 int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
@@ -1178,15 +1265,12 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
             return ASYNC_WAIT; /* the refused op is still unwinding */
         others = t->flags & TF_AGAIN;
         t->flags &= (uint8_t)~(TF_BADARG | TF_AGAIN | TF_POLL);
-        t->cancels--; /* take back our own request */
-        if (op == ASYNC_ECANCELED || !others)
-            t->flags &= (uint8_t)~TF_CANCEL; /* delivered, or only ours */
-        if (op != ASYNC_ECANCELED)
-            return op; /* it completed before our request reached it */
-        return others ? ASYNC_ECANCELED : to ? to->refused : ASYNC_EINVAL;
+        return take_back(t, op, others, t->refused);
     }
     if (!to)
-        return refuse(loop, t, to, op, ASYNC_EINVAL);
+        return refuse(loop, t, op, ASYNC_EINVAL);
+    if (to->state != TO_IDLE && to->task != t)
+        return refuse(loop, t, op, ASYNC_EBUSY); /* another task's */
     if (op == ASYNC_WAIT) {
         if (to->state != TO_IDLE) {
             t->flags |= TF_POLL; /* still waiting: keep coming back */
@@ -1195,12 +1279,15 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
         if (ticks == ASYNC_FOREVER)
             return ASYNC_WAIT;
         if (ticks > ASYNC_MAX_DELAY)
-            return refuse(loop, t, to, op, ASYNC_ERANGE);
+            return refuse(loop, t, op, ASYNC_ERANGE);
         rc = timer_start(loop, &to->timer, ticks, TIMER_TIMEOUT);
         if (rc < 0)
-            return refuse(loop, t, to, op, rc);
+            return refuse(loop, t, op, rc);
         to->task = t;
-        to->cancels = t->cancels;
+        to->frame = awaiting_frame(t);
+        /* A request already pending (held back by a cleanup section)
+         * counts as one from outside. Counts wrap. */
+        to->cancels = (uint8_t)(t->cancels - ((t->flags & TF_CANCEL) != 0));
         to->state = TO_ARMED;
         t->flags |= TF_POLL; /* on resume: come back here to disarm */
         return ASYNC_WAIT;
@@ -1211,13 +1298,9 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
         timer_stop(loop, &to->timer);
     } else if (to->state == TO_FIRED) {
         /* Our expiry was one cancellation request; any more came from
-         * outside and must not be reported as a timeout. Counts wrap. */
+         * outside and must not be reported as a timeout. */
         others = (uint8_t)(t->cancels - to->cancels) > 1u;
-        t->cancels--; /* take back our own request */
-        if (op == ASYNC_ECANCELED || !others)
-            t->flags &= (uint8_t)~TF_CANCEL; /* delivered, or only ours */
-        if (op == ASYNC_ECANCELED && !others)
-            op = ASYNC_ETIMEDOUT;
+        op = take_back(t, op, others, ASYNC_ETIMEDOUT);
     }
     to->state = TO_IDLE;
     return op;
@@ -1298,7 +1381,7 @@ int async_call_soon(async_loop_t *loop, async_callback_t *cb)
 {
     if (!loop || !cb || !cb->fn)
         return misuse(ASYNC_EINVAL, "async_call_soon: bad argument");
-    if (!post_claim(cb))
+    if (!claim(cb, CB_QUEUED))
         return misuse(ASYNC_EBUSY, "async_call_soon: callback already queued");
     call_later(loop, cb);
     return 0;
@@ -1308,9 +1391,13 @@ int async_call_soon(async_loop_t *loop, async_callback_t *cb)
 int async_post(async_loop_t *loop, async_callback_t *cb)
 {
     const async_port_t *port;
+    uint32_t was;
     if (!loop || !cb || !cb->fn)
         return ASYNC_EINVAL;
-    if (post_claim(cb))
+    was = post_claim(cb);
+    if (was == CB_ATTACHED)
+        return ASYNC_EBUSY; /* a pending future's: not ours to run */
+    if (was == CB_FREE)
         post_push(loop, cb);
     /* Wake even when coalesced: the loop may be about to idle. */
     port = loop->port;
@@ -1358,6 +1445,8 @@ int async_loop_run_once(async_loop_t *loop)
 
     if (!loop || !loop->tasks.next)
         return misuse(ASYNC_EINVAL, "async_loop_run_once: not initialised");
+    if (loop->current)
+        return misuse(ASYNC_ESTATE, "async_loop_run_once inside a task");
     if (loop->port)
         loop->now = loop->port->now(loop->port->ctx);
     else if (loop->heap_len && !has_work(loop) &&
@@ -1438,17 +1527,27 @@ static int wait_for_work(async_loop_t *loop)
     return 0;
 }
 
-static void cancel_all(async_loop_t *loop)
+/* Cancel the tasks left when run ends. With `fresh`, only those created
+ * since, which have neither started nor been cancelled: a task that
+ * handles its cancellation is not cancelled again. */
+static void cancel_left(async_loop_t *loop, int fresh)
 {
     async_link_t *l;
-    for (l = loop->tasks.next; l != &loop->tasks; l = l->next)
-        cancel(loop, task_of_link(l));
+    for (l = loop->tasks.next; l != &loop->tasks; l = l->next) {
+        async_task_t *t = task_of_link(l);
+        if (!fresh || (t->state == ASYNC_TASK_PENDING &&
+                       !(t->flags & TF_CANCEL)))
+            cancel(loop, t);
+    }
 }
 
 int async_loop_run(async_loop_t *loop, async_task_t *task, async_fn *main,
                    void *frame)
 {
-    int rc = async_task_create(loop, task, main, frame);
+    int rc;
+    if (loop && loop->current)
+        return misuse(ASYNC_ESTATE, "async_loop_run inside a task");
+    rc = async_task_create(loop, task, main, frame);
     if (rc < 0)
         return rc;
     while (task->state != ASYNC_TASK_DONE) {
@@ -1461,10 +1560,13 @@ int async_loop_run(async_loop_t *loop, async_task_t *task, async_fn *main,
     if (task->state == ASYNC_TASK_DONE)
         rc = task->u.run.value;
     /* Like asyncio.run: cancel what is left and let it finish, and run
-     * the callbacks its last acts queued. */
-    cancel_all(loop);
-    while (registered(loop) && wait_for_work(loop) == 0)
+     * the callbacks its last acts queued. Tasks their cleanup creates are
+     * cancelled too, before they start. */
+    cancel_left(loop, 0);
+    while (registered(loop) && wait_for_work(loop) == 0) {
         async_loop_run_once(loop);
+        cancel_left(loop, 1);
+    }
     return rc;
 }
 

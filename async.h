@@ -518,18 +518,21 @@ async_tick_t async_loop_now(const async_loop_t *loop);
 
 /* Create `task` for main (frame, zeroed) and run the loop until it is done,
  * like asyncio.run: then cancel every task still pending and run until
- * nothing is left (they have finished and every queued callback has run). Returns main's result, ASYNC_EDEADLK if nothing could ever run
- * again before main finished (virtual time, or no port wake), or the
- * errors of async_task_create. */
+ * nothing is left (they have finished and every queued callback has run);
+ * a task created meanwhile is cancelled before its first turn. Returns
+ * main's result, ASYNC_EDEADLK if nothing could ever run again before
+ * main finished (virtual time, or no port wake), ASYNC_ESTATE when called
+ * from a task, or the errors of async_task_create. */
 int async_loop_run(async_loop_t *loop, async_task_t *task, async_fn *main,
                    void *frame);
 
 /* Run one turn without blocking: fire due timers, run the callbacks queued
  * before the turn, then resume each task that is ready by then (woken by a
- * timer, a callback or an earlier turn), once. For a
- * superloop or a poll/epoll loop. Returns how many tasks and callbacks ran,
- * or ASYNC_EINVAL. With virtual time, a turn with nothing ready first
- * advances the clock to the next deadline. */
+ * timer, a callback or an earlier turn), once. For a superloop or a
+ * poll/epoll loop. Returns how many tasks and callbacks ran, ASYNC_EINVAL,
+ * or ASYNC_ESTATE when called from a task. With virtual time, only a turn
+ * with nothing ready advances the clock, to the next deadline: while some
+ * task keeps yielding, virtual time stands still. */
 int async_loop_run_once(async_loop_t *loop);
 
 /* Ticks until the loop next has work: 0 if something is ready now,
@@ -551,7 +554,9 @@ int async_call_soon(async_loop_t *loop, async_callback_t *cb);
  * the callback will read before posting. Posting a callback that is still
  * queued coalesces: it runs once, after the post, so it sees the data. A
  * post is never lost. Posts run on the next turn after the callbacks
- * already queued with async_call_soon. Returns 0 or ASYNC_EINVAL. */
+ * already queued with async_call_soon. Returns 0, ASYNC_EINVAL, or
+ * ASYNC_EBUSY if cb is a done-callback of a pending future (it runs when
+ * the future completes, not before; nothing is queued). */
 int async_post(async_loop_t *loop, async_callback_t *cb);
 #endif
 
@@ -600,6 +605,7 @@ struct async_task {
     uint8_t state;                /* private: enum async_task_state */
     uint8_t flags;                /* private */
     uint8_t cancels;              /* private: cancellations requested */
+    int8_t refused;               /* private: wait_for's refusal, pending */
 #if ASYNC_CONFIG_DEBUG
     const char *name;             /* debug: set by async_task_set_name */
     uint32_t held;                /* debug: queue items got, not yet done */
@@ -671,7 +677,9 @@ typedef struct async_future {
 
 #if ASYNC_CONFIG_FUTURE
 /* Initialise fut on loop. Returns 0, ASYNC_EINVAL, or ASYNC_EBUSY if fut is
- * pending with waiters or callbacks. */
+ * pending with waiters or callbacks. A done future's callbacks run on a
+ * later turn and may read it: initialise it again only after they have
+ * run (the future does not track them once handed to the loop). */
 int async_future_init(async_future_t *fut, async_loop_t *loop);
 
 /* Complete fut with result (>= 0) or an error (< 0): waiters wake and
@@ -704,7 +712,10 @@ int async_future_result(const async_future_t *fut);
 /* ======================================================================
  * 7. Event, lock, semaphore. Waiters are served first come, first served.
  * A waiter that is woken and then cancelled before it runs passes what it
- * was given (the lock, a permit) to the next waiter.
+ * was given (the lock, a permit) to the next waiter. Every wait returns 0
+ * when it got what it waited for, ASYNC_ECANCELED if cancelled first,
+ * ASYNC_EINVAL for a NULL or uninitialised object, ASYNC_ENOTASK outside
+ * a task.
  * ==================================================================== */
 typedef struct async_event {
     async_waiter_t *waiters; /* private */
@@ -809,8 +820,12 @@ int async_gather_init(async_gather_t *g, async_gather_slot_t *slot,
  * running. With ASYNC_GATHER_ALL, waits for all and returns 0; each task's
  * result (or error) is then in async_gather_result. Cancelling the awaiting
  * task cancels every unfinished task, waits for them, and returns
- * ASYNC_ECANCELED. Tasks finished before the gather count at once; zero
- * tasks complete at once. */
+ * ASYNC_ECANCELED; a task that itself awaits the cancelled one is not
+ * waited for (that would be a cycle). Tasks finished before the gather
+ * count at once; zero tasks complete at once. Misuse: ASYNC_ENOTASK
+ * outside a task, ASYNC_EINVAL for g not initialised (or already used:
+ * initialise it again), a NULL or never-created task, or the caller
+ * itself in the list. */
 int async_gather(async_loop_t *loop, async_gather_t *g,
                  async_task_t *const *tasks);
 
@@ -825,9 +840,9 @@ int async_gather_result(const async_gather_t *g, uint32_t i);
 typedef struct async_timeout {
     async_timer_t timer;
     async_task_t *task;
+    async_frame_t *frame; /* the frame whose AWAIT it bounds */
     uint8_t state;
     uint8_t cancels;
-    int8_t refused; /* the error to report once a refused op unwound */
 } async_timeout_t;
 
 #if ASYNC_CONFIG_TIMEOUT
@@ -840,12 +855,16 @@ typedef struct async_timeout {
  * cleanup) and then ASYNC_ETIMEDOUT is returned. A cancellation from outside
  * is reported as ASYNC_ECANCELED, never as a timeout. Refusals: NULL to
  * (ASYNC_EINVAL), ticks > ASYNC_MAX_DELAY (ASYNC_ERANGE), a full timer
- * heap (ASYNC_ENOSPC); op, already suspended, is first cancelled and
- * unwound, so nothing is left behind. An op that finished at once, or
- * before that cancellation reached it, has nothing left to bound and
- * keeps its result (a debug build still reports the refusal). A deadline that passes while op's
- * cleanup section runs does not interrupt it; if op then returns a value,
- * that value is returned. to must be zeroed or idle. */
+ * heap (ASYNC_ENOSPC), to armed by another task (ASYNC_EBUSY; to must be
+ * zeroed, idle or this AWAIT's own); op, already suspended, is first
+ * cancelled and unwound, so nothing is left behind. An op that finished
+ * at once, or before that cancellation reached it, has nothing left to
+ * bound and keeps its result (a debug build still reports the refusal).
+ * A deadline that passes while op's cleanup section runs does not
+ * interrupt it; if op then returns a value, that value is returned.
+ * Inside a cleanup section a deadline works the same: it cancels op, not
+ * the section, and a cancellation from outside stays pending until the
+ * section ends. */
 int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
                    int op);
 #endif

@@ -713,6 +713,53 @@ START_TEST(a_circle_through_a_gather_unwinds_from_either_side)
 }
 END_TEST
 
+/* Gathers two tasks. */
+struct gather_two {
+    async_frame_t co;
+    async_gather_t g;
+    async_gather_slot_t slot[2];
+    async_task_t *tasks[2];
+};
+
+static int gather_two(async_loop_t *l, void *frame)
+{
+    struct gather_two *g = frame;
+    ASYNC_BEGIN(l, g);
+    async_gather_init(&g->g, g->slot, 2, 0);
+    trace("G:gather@%u", NOW);
+    AWAIT(async_gather(l, &g->g, g->tasks));
+    ASYNC_FINALLY;
+    trace("G:fin(%s)@%u", res(ASYNC_RESULT), NOW);
+    ASYNC_END;
+}
+
+/* The circle closes through one child of a gather: the gather stops
+ * waiting for that child but still cancels, and waits for, the other,
+ * whichever comes first in its list. */
+START_TEST(a_circle_through_one_child_of_a_gather_still_cancels_the_other)
+{
+    static struct gather_two g;
+    static struct awaiter c = {.name = "C"};
+    static struct worker d = {.name = "D", .ticks = 100, .fin_ticks = 3};
+    static struct canceller k = {.at = 10};
+    static async_task_t tg, tc, td, tk;
+    g.tasks[_i] = &tc;
+    g.tasks[1 - _i] = &td;
+    c.other = &tg;
+    k.target = &tc;
+    async_task_create(&loop, &tg, gather_two, &g);
+    async_task_create(&loop, &tc, awaiter, &c);
+    async_task_create(&loop, &td, worker, &d);
+    async_task_create(&loop, &tk, canceller, &k);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "G:gather@0 C:wait@0 D:start@0 cancel@10=1 "
+                            "D:fin(ECANCELED)@10 D:fin-end@13 "
+                            "G:fin(ECANCELED)@13 C:fin(ECANCELED)@13");
+    ck_assert_int_eq(async_task_result(&td), ASYNC_ECANCELED);
+    ck_assert_int_eq(async_gather_result(&g.g, (uint32_t)_i), ASYNC_ESTATE);
+}
+END_TEST
+
 /* Main awaits A, and A and B await each other. */
 struct circle {
     async_frame_t co;
@@ -808,6 +855,8 @@ static Suite *cancel_suite(void)
     tcase_add_test(tc,
                    a_cancel_passed_round_a_circle_of_awaiting_tasks_unwinds_it);
     tcase_add_loop_test(tc, a_circle_through_a_gather_unwinds_from_either_side,
+                        0, 2);
+    tcase_add_loop_test(tc, a_circle_through_one_child_of_a_gather_still_cancels_the_other,
                         0, 2);
     tcase_add_test(tc, run_reports_a_circle_as_a_deadlock_and_unwinds_it);
     suite_add_tcase(s, tc);

@@ -364,6 +364,29 @@ START_TEST(adding_a_queued_callback_is_busy_and_it_runs_once)
 }
 END_TEST
 
+/* A done-callback belongs to its future until it runs: posting it (from
+ * an interrupt, say) would run it before the future is done, so the post
+ * is refused and queues nothing. Once the future is done and the callback
+ * queued, a post coalesces with it. */
+START_TEST(posting_a_callback_attached_to_a_pending_future_is_busy)
+{
+    static async_callback_t cb;
+    ck_assert_int_eq(async_future_init(&fut, &loop), 0);
+    ck_assert_int_eq(async_callback_init(&cb, trace_cb, (void *)"x"), 0);
+    ck_assert_int_eq(async_future_add_callback(&fut, &cb), 0);
+    ck_assert_int_eq(async_post(&loop, &cb), ASYNC_EBUSY);
+    ck_assert_uint_eq(async_loop_next_timeout(&loop), ASYNC_FOREVER);
+    ck_assert_int_eq(async_future_set(&fut, 4), 0);
+    ck_assert_int_eq(async_post(&loop, &cb), 0);
+    run_turns();
+    ck_assert_str_eq(TRACE, "cb-x@1=4");
+    /* Run, it is free: a post now queues it on its own. */
+    ck_assert_int_eq(async_post(&loop, &cb), 0);
+    run_turns();
+    ck_assert_str_eq(TRACE, "cb-x@1=4 cb-x@2=4");
+}
+END_TEST
+
 START_TEST(a_callback_queued_by_call_soon_cannot_be_added)
 {
     static async_callback_t cb;
@@ -562,6 +585,7 @@ static Suite *future_suite(void)
     tcase_add_test(tc, adding_a_callback_to_a_done_future_queues_it_for_the_next_turn);
     tcase_add_test(tc, adding_a_queued_callback_is_busy_and_it_runs_once);
     tcase_add_test(tc, a_callback_queued_by_call_soon_cannot_be_added);
+    tcase_add_test(tc, posting_a_callback_attached_to_a_pending_future_is_busy);
     tcase_add_test(tc, a_driver_callback_completes_an_awaited_future);
     suite_add_tcase(s, tc);
 

@@ -250,6 +250,97 @@ START_TEST(run_cancels_and_finishes_tasks_left_pending_after_main)
 }
 END_TEST
 
+/* A leftover task whose cleanup starts another task, one that would wait
+ * for ever: run cancels that one too, before its first turn. */
+struct spawn_in_cleanup {
+    async_frame_t co;
+    async_event_t *ev;
+    async_task_t t;
+    struct waiter w;
+};
+
+static int spawn_in_cleanup(async_loop_t *l, void *frame)
+{
+    struct spawn_in_cleanup *c = frame;
+    ASYNC_BEGIN(l, c);
+    AWAIT(async_sleep(l, 100));
+    ASYNC_FINALLY;
+    c->w.name = "late";
+    c->w.ev = c->ev;
+    ck_assert_int_eq(async_task_create(l, &c->t, waiter, &c->w), 0);
+    trace("spawned");
+    ASYNC_END;
+}
+
+struct main_spawning {
+    async_frame_t co;
+    async_event_t ev;
+    async_task_t t;
+    struct spawn_in_cleanup c;
+};
+
+static int main_spawning(async_loop_t *l, void *frame)
+{
+    struct main_spawning *m = frame;
+    ASYNC_BEGIN(l, m);
+    async_event_init(&m->ev, l);
+    m->c.ev = &m->ev;
+    async_task_create(l, &m->t, spawn_in_cleanup, &m->c);
+    AWAIT(async_yield(l));
+    trace("main returns");
+    ASYNC_END;
+}
+
+START_TEST(run_cancels_tasks_created_by_the_cleanup_of_leftovers)
+{
+    static struct main_spawning m;
+    static async_task_t task;
+    ck_assert_int_eq(async_loop_run(&loop, &task, main_spawning, &m), 0);
+    /* The late task never ran: no "late set" and no cleanup trace. */
+    ck_assert_str_eq(TRACE, "main returns spawned");
+    ck_assert_int_eq(async_task_result(&m.c.t), ASYNC_ECANCELED);
+    ck_assert_int_eq(async_loop_close(&loop), 0);
+}
+END_TEST
+
+/* Running the loop from one of its own tasks would resume tasks inside a
+ * task; both calls refuse, and the calling task goes on undisturbed. */
+struct nested_run {
+    async_frame_t co;
+    struct sleeper s;
+    async_task_t ts, tn;
+    int rc_once, rc_run;
+};
+
+static int nested_run(async_loop_t *l, void *frame)
+{
+    struct nested_run *n = frame;
+    ASYNC_BEGIN(l, n);
+    n->s.name = "s";
+    n->s.ticks = 50;
+    async_task_create(l, &n->ts, sleeper, &n->s);
+    AWAIT(async_yield(l));
+    n->rc_once = async_loop_run_once(l);
+    n->rc_run = async_loop_run(l, &n->tn, stepper, &n->s);
+    trace("at %lu", (unsigned long)async_loop_now(l));
+    AWAIT(async_sleep(l, 1));
+    trace("main@%lu", (unsigned long)async_loop_now(l));
+    ASYNC_END;
+}
+
+START_TEST(run_and_run_once_from_a_task_are_refused)
+{
+    static struct nested_run m;
+    static async_task_t task;
+    ck_assert_int_eq(async_loop_run(&loop, &task, nested_run, &m), 0);
+    ck_assert_int_eq(m.rc_once, ASYNC_ESTATE);
+    ck_assert_int_eq(m.rc_run, ASYNC_ESTATE);
+    ck_assert_int_eq(async_task_state(&m.tn), ASYNC_TASK_IDLE);
+    /* The clock did not jump to s's deadline; s was cancelled by run. */
+    ck_assert_str_eq(TRACE, "at 0 main@1 s:ASYNC_ECANCELED");
+}
+END_TEST
+
 /* main's last act queues a callback that queues another: run returns only
  * once both have run, so the loop closes. */
 struct last_act {
@@ -720,6 +811,8 @@ static Suite *loop_suite(void)
     tcase_add_test(tc, run_cancels_and_finishes_tasks_left_pending_after_main);
     tcase_add_test(tc, run_runs_the_callbacks_left_queued_when_main_returns);
     tcase_add_test(tc, run_reports_a_deadlock_and_leaves_the_loop_empty);
+    tcase_add_test(tc, run_cancels_tasks_created_by_the_cleanup_of_leftovers);
+    tcase_add_test(tc, run_and_run_once_from_a_task_are_refused);
     suite_add_tcase(s, tc);
 
     tc = loop_tcase("turns");

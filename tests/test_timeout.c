@@ -556,6 +556,204 @@ START_TEST(an_outside_cancel_while_a_refused_op_unwinds_is_delivered)
 }
 END_TEST
 
+/* ------------------------------------------------ inside a cleanup section */
+
+/* Cancelled while it sleeps, its cleanup section bounds one step with a
+ * deadline (asyncio: `finally: await wait_for(close(), limit)`), then
+ * sleeps `after` to show that the section goes on undisturbed. */
+struct closer {
+    async_frame_t co;
+    async_timeout_t to;
+    enum op op;             /* OP_EVENT, OP_CALL */
+    async_tick_t limit, after;
+    async_event_t *ev;
+    struct child *c;
+    int null_to, rc;
+};
+
+static int closer(async_loop_t *l, void *frame)
+{
+    struct closer *k = frame;
+    ASYNC_BEGIN(l, k);
+    AWAIT(async_sleep(l, 100));
+    ASYNC_FINALLY;
+    trace("K:fin(%s)@%u", res(ASYNC_RESULT), NOW);
+    if (k->op == OP_EVENT)
+        AWAIT_TRY(k->rc, async_wait_for(l, k->null_to ? NULL : &k->to,
+                                        k->limit, async_event_wait(l, k->ev)));
+    else
+        AWAIT_TRY(k->rc, async_wait_for(l, &k->to, k->limit,
+                                        async_call(l, child, k->c)));
+    trace("K:%s@%u", res(k->rc), NOW);
+    if (k->after) {
+        AWAIT_TRY(k->rc, async_sleep(l, k->after));
+        trace("K:slept %s@%u", res(k->rc), NOW);
+    }
+    ASYNC_END;
+}
+
+START_TEST(a_deadline_inside_a_cleanup_section_expires)
+{
+    static async_event_t ev; /* never set */
+    static struct closer k = {.op = OP_EVENT, .limit = 10, .ev = &ev};
+    static struct canceller c = {.at = 2};
+    static async_task_t tk, tc;
+    c.target = &tk;
+    ck_assert_int_eq(async_event_init(&ev, &loop), 0);
+    async_task_create(&loop, &tk, closer, &k);
+    async_task_create(&loop, &tc, canceller, &c);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "cancel@2=1 K:fin(ECANCELED)@2 K:ETIMEDOUT@12");
+    ck_assert_int_eq(async_task_result(&tk), ASYNC_ECANCELED);
+}
+END_TEST
+
+START_TEST(a_deadline_inside_a_cleanup_section_cancels_a_child_not_the_section)
+{
+    static struct child ch = {.name = "C", .ticks = 50, .fin_ticks = 3};
+    static struct closer k = {.op = OP_CALL, .limit = 10, .after = 4,
+                              .c = &ch};
+    static struct canceller c = {.at = 2};
+    static async_task_t tk, tc;
+    c.target = &tk;
+    async_task_create(&loop, &tk, closer, &k);
+    async_task_create(&loop, &tc, canceller, &c);
+    run_until_idle();
+    /* The child's own cleanup runs to its end; the section then goes on. */
+    ck_assert_str_eq(TRACE, "cancel@2=1 K:fin(ECANCELED)@2 C:start@2 "
+                            "C:fin(ECANCELED)@12 C:fin-end@15 "
+                            "K:ETIMEDOUT@15 K:slept 0@19");
+    ck_assert_int_eq(async_task_result(&tk), ASYNC_ECANCELED);
+}
+END_TEST
+
+START_TEST(a_refusal_inside_a_cleanup_section_unwinds_the_op)
+{
+    static async_event_t ev; /* never set */
+    static struct closer k = {.op = OP_EVENT, .null_to = 1, .ev = &ev};
+    static struct closer r = {.op = OP_EVENT, .limit = ASYNC_MAX_DELAY + 1u,
+                              .ev = &ev};
+    static struct canceller ck = {.at = 2}, cr = {.at = 3};
+    static async_task_t tk, tr, tck, tcr;
+    ck.target = &tk;
+    cr.target = &tr;
+    ck_assert_int_eq(async_event_init(&ev, &loop), 0);
+    async_task_create(&loop, &tk, closer, &k);
+    async_task_create(&loop, &tr, closer, &r);
+    async_task_create(&loop, &tck, canceller, &ck);
+    async_task_create(&loop, &tcr, canceller, &cr);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "cancel@2=1 K:fin(ECANCELED)@2 K:EINVAL@2 "
+                            "cancel@3=1 K:fin(ECANCELED)@3 K:ERANGE@3");
+    ck_assert_ptr_null(ev.waiters);
+}
+END_TEST
+
+/* A second cancellation while the section runs is remembered, whether it
+ * came before the deadline was armed or after: the expiry reports itself
+ * and the section's later awaits are not interrupted. */
+START_TEST(an_outside_cancel_during_the_section_stays_pending_past_its_deadline)
+{
+    static async_event_t ev; /* set at 25, after the deadline */
+    static struct closer k = {.op = OP_EVENT, .limit = 10, .after = 4,
+                              .ev = &ev};
+    static struct canceller c1 = {.at = 2}, c2 = {.at = 5};
+    static async_task_t tk, t1, t2;
+    c1.target = c2.target = &tk;
+    ck_assert_int_eq(async_event_init(&ev, &loop), 0);
+    async_task_create(&loop, &tk, closer, &k);
+    async_task_create(&loop, &t1, canceller, &c1);
+    async_task_create(&loop, &t2, canceller, &c2);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "cancel@2=1 K:fin(ECANCELED)@2 cancel@5=1 "
+                            "K:ETIMEDOUT@12 K:slept 0@16");
+    ck_assert_int_eq(async_task_result(&tk), ASYNC_ECANCELED);
+}
+END_TEST
+
+/* A task that cancelled itself and then awaits, under a deadline, a child
+ * that fails at once but whose cleanup outlives the deadline: the child's
+ * error comes back, and the cancellation is still delivered after. */
+struct failing {
+    async_frame_t co;
+    int rc;
+};
+
+static int failing(async_loop_t *l, void *frame)
+{
+    struct failing *f = frame;
+    ASYNC_BEGIN(l, f);
+    ASYNC_RETURN(ASYNC_ESTATE);
+    ASYNC_FINALLY;
+    AWAIT_TRY(f->rc, async_sleep(l, 20));
+    ASYNC_END;
+}
+
+struct self_cancel {
+    async_frame_t co;
+    async_timeout_t to;
+    struct failing f;
+    int rc;
+};
+
+static int self_cancel(async_loop_t *l, void *frame)
+{
+    struct self_cancel *s = frame;
+    ASYNC_BEGIN(l, s);
+    trace("cancel=%d", async_task_cancel(l, async_current(l)));
+    AWAIT_TRY(s->rc, async_wait_for(l, &s->to, 10,
+                                    async_call(l, failing, &s->f)));
+    trace("S:%s@%u", res(s->rc), NOW);
+    AWAIT_TRY(s->rc, async_sleep(l, 5));
+    trace("S:slept %s@%u", res(s->rc), NOW);
+    ASYNC_END;
+}
+
+START_TEST(a_cancel_pending_before_the_deadline_was_armed_is_kept)
+{
+    static struct self_cancel s;
+    static async_task_t ts;
+    async_task_create(&loop, &ts, self_cancel, &s);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "cancel=1 S:ESTATE@20 S:slept ECANCELED@20");
+}
+END_TEST
+
+/* Bounds a sleep of `ticks` by `limit` through a timeout it may share. */
+struct sharer {
+    async_frame_t co;
+    const char *name;
+    async_timeout_t *to;
+    async_tick_t limit, ticks;
+    int rc;
+};
+
+static int sharer(async_loop_t *l, void *frame)
+{
+    struct sharer *h = frame;
+    ASYNC_BEGIN(l, h);
+    AWAIT_TRY(h->rc, async_wait_for(l, h->to, h->limit,
+                                    async_sleep(l, h->ticks)));
+    trace("%s:%s@%u", h->name, res(h->rc), NOW);
+    ASYNC_END;
+}
+
+START_TEST(a_timeout_armed_by_another_task_is_refused_and_left_alone)
+{
+    static async_timeout_t shared;
+    static struct sharer a = {.name = "A", .to = &shared, .limit = 10,
+                              .ticks = 100};
+    static struct sharer b = {.name = "B", .to = &shared, .limit = 5,
+                              .ticks = 3};
+    static async_task_t ta, tb;
+    async_task_create(&loop, &ta, sharer, &a);
+    async_task_create(&loop, &tb, sharer, &b);
+    run_until_idle();
+    /* B's sleep is unwound at once; A's deadline still fires at 10. */
+    ck_assert_str_eq(TRACE, "B:EBUSY@0 A:ETIMEDOUT@10");
+}
+END_TEST
+
 /* --------------------------------------------------- nothing is lost */
 
 struct consumer {
@@ -729,6 +927,15 @@ static Suite *timeout_suite(void)
     tcase_add_test(tc, a_delay_too_long_unwinds_a_child_through_its_cleanup);
     tcase_add_test(tc, a_null_timeout_unwinds_the_op_and_returns_einval);
     tcase_add_test(tc, a_full_timer_heap_unwinds_the_op_and_returns_enospc);
+    suite_add_tcase(s, tc);
+
+    tc = loop_tcase("inside a cleanup section");
+    tcase_add_test(tc, a_deadline_inside_a_cleanup_section_expires);
+    tcase_add_test(tc, a_deadline_inside_a_cleanup_section_cancels_a_child_not_the_section);
+    tcase_add_test(tc, a_refusal_inside_a_cleanup_section_unwinds_the_op);
+    tcase_add_test(tc, an_outside_cancel_during_the_section_stays_pending_past_its_deadline);
+    tcase_add_test(tc, a_cancel_pending_before_the_deadline_was_armed_is_kept);
+    tcase_add_test(tc, a_timeout_armed_by_another_task_is_refused_and_left_alone);
     suite_add_tcase(s, tc);
 
     tc = loop_tcase("nothing is lost");
