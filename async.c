@@ -68,25 +68,40 @@ int async__misuse(int code, const char *what)
 
 /* ---------------------------------------------------------------- errors */
 
-/* One literal per code: the name, then (unless configured out) the
- * sentence after the name's terminating zero. Indexed by -code. */
+/* Every code's name, then (unless configured out) its sentence, each
+ * ending in a zero: first ASYNC_OK's, then one entry per code in the order
+ * of ASYNC_ERRORS, then the one for codes not in the table. Entry -code
+ * is therefore reached by skipping -code entries. */
 #if ASYNC_CONFIG_ERROR_TEXT
-#define ERROR_ENTRY(name, value, text) [-(value)] = "ASYNC_" #name "\0" text,
-static const char unknown_error[] = "ASYNC_E?\0unknown error";
+#define ERROR_ENTRY(name, value, text) "ASYNC_" #name "\0" text "\0"
+#define ERROR_STRINGS 2 /* strings per entry: the name, the sentence */
 #else
-#define ERROR_ENTRY(name, value, text) [-(value)] = "ASYNC_" #name,
-static const char unknown_error[] = "ASYNC_E?";
+#define ERROR_ENTRY(name, value, text) "ASYNC_" #name "\0"
+#define ERROR_STRINGS 1
 #endif
-static const char *const errors[] = {
-    ERROR_ENTRY(OK, 0, "success") ASYNC_ERRORS(ERROR_ENTRY)};
+static const char errors[] = ERROR_ENTRY(OK, 0, "success")
+    ASYNC_ERRORS(ERROR_ENTRY) ERROR_ENTRY(E?, 0, "unknown error");
+
+/* The entries' positions, and a check that each code's is -code. */
+#define ERROR_POSITION(name, value, text) ERROR_AT_##name,
+enum { ERROR_AT_OK, ASYNC_ERRORS(ERROR_POSITION) ERROR_AT_UNKNOWN };
+#define ERROR_IN_PLACE(name, value, text) && ERROR_AT_##name == -(value)
+typedef char errors_in_order[1 ASYNC_ERRORS(ERROR_IN_PLACE) ? 1 : -1];
 
 const char *async_strerror_name(int code)
 {
+    const char *s = errors;
+    int n;
     if (code >= 0)
-        code = 0;
-    if (code < -(int)(sizeof errors / sizeof errors[0] - 1) || !errors[-code])
-        return unknown_error;
-    return errors[-code];
+        n = ERROR_AT_OK;
+    else if (code < -(ERROR_AT_UNKNOWN - 1))
+        n = ERROR_AT_UNKNOWN;
+    else
+        n = -code;
+    for (n *= ERROR_STRINGS; n > 0; n--) /* skip the entries before */
+        while (*s++)
+            ;
+    return s;
 }
 
 const char *async_strerror(int code)
@@ -163,21 +178,6 @@ static void wake(async_loop_t *loop, async_task_t *t, int value)
     ready_push(loop, t);
 }
 
-/* The tail of every operation that waits in a list: deliver a due
- * cancellation instead, or register t (with TF_POLL in poll if the
- * operation has work to do on resume) and return ASYNC_WAIT. */
-int async__suspend(async_task_t *t, async_waiter_t **list, uint8_t state,
-                   uint8_t poll)
-{
-    if (async__cancel_due(t))
-        return ASYNC_ECANCELED;
-    t->flags |= poll;
-    t->u.wait.list = list;
-    wl_push(list, &t->u.wait);
-    t->state = state;
-    return ASYNC_WAIT;
-}
-
 /* Wake the oldest waiter of a list with value; returns it or NULL. */
 async_task_t *async__wake_first(async_loop_t *loop, async_waiter_t **list,
                                 int value)
@@ -213,7 +213,8 @@ static int tick_before(async_tick_t a, async_tick_t b)
     return (async_tick_t)(a - b) > (ASYNC_FOREVER >> 1);
 }
 
-static int timer_before(const async_timer_t *a, const async_timer_t *b)
+static ASYNC__INLINE int timer_before(const async_timer_t *a,
+                                       const async_timer_t *b)
 {
     if (a->deadline != b->deadline)
         return tick_before(a->deadline, b->deadline);
@@ -307,8 +308,9 @@ static int shielded(const async_task_t *t)
     return 0;
 }
 
-/* Deliver a pending cancellation now, if it may be delivered. */
-int async__cancel_due(async_task_t *t)
+/* Deliver a pending cancellation now, if it may be delivered. The hot
+ * callers test TF_CANCEL first: the answer is nearly always no. */
+static int cancel_due(async_task_t *t)
 {
     if (!(t->flags & TF_CANCEL) || shielded(t))
         return 0;
@@ -322,9 +324,24 @@ int async__resumed(async_task_t *t)
 {
     uint8_t flags = t->flags;
     t->flags = (uint8_t)(flags & ~(TF_WOKEN | TF_DUE));
-    if ((flags & TF_DUE) || async__cancel_due(t))
+    if ((flags & TF_DUE) || ((flags & TF_CANCEL) && cancel_due(t)))
         return ASYNC_ECANCELED;
     return t->u.run.value;
+}
+
+/* The tail of every operation that waits in a list: deliver a due
+ * cancellation instead, or register t (with TF_POLL in poll if the
+ * operation has work to do on resume) and return ASYNC_WAIT. */
+int async__suspend(async_task_t *t, async_waiter_t **list, uint8_t state,
+                   uint8_t poll)
+{
+    if ((t->flags & TF_CANCEL) && cancel_due(t))
+        return ASYNC_ECANCELED;
+    t->flags |= poll;
+    t->u.wait.list = list;
+    wl_push(list, &t->u.wait);
+    t->state = state;
+    return ASYNC_WAIT;
 }
 
 #if ASYNC_CONFIG_GATHER
@@ -344,7 +361,6 @@ static void finish(async_loop_t *loop, async_task_t *t, int result)
     t->all.prev->next = t->all.next;
     t->all.next->prev = t->all.prev;
     t->all.next = t->all.prev = NULL;
-    loop->live--;
     while ((w = t->waiters) != NULL) {
         wl_remove(&t->waiters, w);
 #if ASYNC_CONFIG_GATHER
@@ -371,7 +387,8 @@ static int prepare(async_loop_t *loop, async_task_t *t)
     }
     /* Woken, then cancelled: the cancellation is delivered at this await,
      * as the wake value or, if the op is evaluated again, through it. */
-    due = t->state == ASYNC_TASK_READY && async__cancel_due(t);
+    due = (t->flags & TF_CANCEL) && t->state == ASYNC_TASK_READY &&
+          cancel_due(t);
     if (t->flags & TF_POLL) {
         t->flags = (uint8_t)((t->flags & ~TF_POLL) | TF_WOKEN |
                              (due ? TF_DUE : 0u));
@@ -455,7 +472,9 @@ int async_task_create(async_loop_t *loop, async_task_t *t, async_fn *fn,
     t->u.run.value = ASYNC_WAIT; /* the first AWAIT evaluates its op */
     t->state = ASYNC_TASK_PENDING;
     t->flags = 0;
+#if ASYNC_CONFIG_TIMEOUT
     t->cancels = 0;
+#endif
 #if ASYNC_CONFIG_DEBUG
     t->held = 0;
 #endif
@@ -463,7 +482,6 @@ int async_task_create(async_loop_t *loop, async_task_t *t, async_fn *fn,
     t->all.prev = loop->tasks.prev;
     loop->tasks.prev->next = &t->all;
     loop->tasks.prev = &t->all;
-    loop->live++;
     ready_push(loop, t);
     return 0;
 }
@@ -477,9 +495,11 @@ static int cancel(async_loop_t *loop, async_task_t *t)
     int passed;
     if (t->flags & TF_PASSING)
         return 0;
+#if ASYNC_CONFIG_TIMEOUT /* what wait_for counts and marks */
     t->cancels++; /* wraps; only differences are compared */
     if (t->flags & TF_BADARG)
         t->flags |= TF_AGAIN;
+#endif
     if (!shielded(t)) {
         switch (t->state) {
         case ASYNC_TASK_SLEEPING:
@@ -562,7 +582,7 @@ int async_sleep(async_loop_t *loop, async_tick_t ticks)
             return async__resumed(t);
         if (ticks > ASYNC_MAX_DELAY && ticks != ASYNC_FOREVER)
             return misuse(ASYNC_ERANGE, "async_sleep: delay > ASYNC_MAX_DELAY");
-        if (async__cancel_due(t))
+        if (cancel_due(t))
             return ASYNC_ECANCELED;
         if (ticks == 0) {
             wake(loop, t, 0);
@@ -1184,7 +1204,7 @@ int async_gather(async_loop_t *loop, async_gather_t *g,
     }
     t->u.gather = g;
     t->state = ASYNC_TASK_GATHERING;
-    if (async__cancel_due(t))
+    if (cancel_due(t))
         gather_cancel(loop, g);
     return ASYNC_WAIT;
 }
@@ -1326,7 +1346,6 @@ int async_loop_init(async_loop_t *loop, async_timer_t **heap,
     loop->heap_len = 0;
     loop->heap_cap = capacity;
     loop->seq = 0;
-    loop->live = 0;
     loop->tasks.next = loop->tasks.prev = &loop->tasks;
     loop->now = 0;
     loop->port = NULL;
@@ -1434,7 +1453,8 @@ static int has_work(async_loop_t *loop)
 /* Anything at all that async_loop_close refuses. */
 static int registered(async_loop_t *loop)
 {
-    return loop->live || loop->heap_len || loop->calls || post_pending(loop);
+    return loop->tasks.next != &loop->tasks || loop->heap_len || loop->calls ||
+           post_pending(loop);
 }
 
 int async_loop_run_once(async_loop_t *loop)

@@ -474,7 +474,6 @@ struct async_loop {
     async_timer_t **heap;             /* private: min-heap, caller storage */
     uint32_t heap_len, heap_cap;      /* private */
     uint32_t seq;                     /* private */
-    uint32_t live;                    /* private: tasks not done */
     async_link_t tasks;               /* private: every task not done */
     async_tick_t now;                 /* private */
     const async_port_t *port;         /* private */
@@ -901,13 +900,14 @@ typedef struct async_queue {
     async_loop_t *loop;             /* private */
     unsigned char *buf;             /* private: caller storage */
     async_queue_cmp *cmp;           /* private */
+    uint8_t order, shutdown, init;  /* private (here, Thumb-1 loads them
+                                       with a short offset) */
     uint32_t item_size, capacity;   /* private */
     uint32_t head, count;           /* private */
     uint32_t unfinished;            /* private: puts not yet task_done */
     uint32_t promised_items;        /* private: owed to woken getters */
     uint32_t promised_room;         /* private: owed to woken putters */
     uint32_t seq;                   /* private: priority tie-break */
-    uint8_t order, shutdown, init;  /* private */
 } async_queue_t;
 
 /* Initialise q on loop over caller storage buf of capacity items of
@@ -988,12 +988,19 @@ int async_loop_dump(const async_loop_t *loop,
 /* Private: shared by async.c and queue.c, not part of the API. */
 
 
+/* For a small helper that every caller must inline: at -Os GCC keeps
+ * some as calls, which on Thumb-1 cost more flash than their bodies. */
+#if defined(__GNUC__)
+#define ASYNC__INLINE __attribute__((__always_inline__)) inline
+#else
+#define ASYNC__INLINE inline
+#endif
+
 #define ASYNC__TF_WOKEN 0x01u /* resumed to re-evaluate: value in u.run */
 #define ASYNC__TF_POLL 0x08u  /* on wake, re-evaluate the awaited op */
 #define ASYNC__TF_DUE 0x40u   /* with TF_WOKEN: a cancellation is delivered */
 void *async__copy(void *dst, const void *src, size_t n);
 int async__resumed(async_task_t *t);
-int async__cancel_due(async_task_t *t);
 int async__suspend(async_task_t *t, async_waiter_t **list, uint8_t state,
                    uint8_t poll);
 async_task_t *async__wake_first(async_loop_t *loop, async_waiter_t **list,

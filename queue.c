@@ -25,7 +25,8 @@ enum { Q_LIVE = 1 };
 
 #define misuse ASYNC__MISUSE
 
-static unsigned char *slot_at(const async_queue_t *q, uint32_t i)
+static ASYNC__INLINE unsigned char *slot_at(const async_queue_t *q,
+                                            uint32_t i)
 {
 #if ASYNC_CONFIG_QUEUE_ORDERS
     size_t stride = q->item_size + (q->order == ASYNC_QUEUE_PRIORITY ? 4u : 0u);
@@ -176,7 +177,7 @@ static void take_item(async_queue_t *q, void *item)
         async__wake_all(q->loop, &q->getters, ASYNC_ESHUTDOWN);
 }
 
-static int valid(const async_queue_t *q)
+static ASYNC__INLINE int valid(const async_queue_t *q)
 {
     return q && q->init == Q_LIVE;
 }
