@@ -29,15 +29,22 @@
 /* task flags */
 #define TF_WOKEN ASYNC__TF_WOKEN /* re-evaluating after a wake: value in u.run */
 #define TF_CANCEL 0x02u /* cancellation requested, not yet delivered */
-#define TF_BADARG 0x04u /* wait_for is unwinding an operation it refused */
+#define TF_SCOPED 0x04u /* a frame may hold a FRAME_CUT request */
 #define TF_POLL ASYNC__TF_POLL /* on wake: re-evaluate the op, TF_WOKEN */
 #define TF_DUE ASYNC__TF_DUE /* with TF_WOKEN: deliver a cancellation */
 #define TF_PASSING 0x10u /* passing a cancellation inward, now */
-#define TF_AGAIN 0x20u /* cancelled from outside while TF_BADARG unwound */
 
-/* frame flag: a wait_for in this frame expired or refused its op, which
- * its cancellation must reach even inside a cleanup section */
-#define FRAME_CUT 0x4u
+/* Frame flags, beside ASYNC__FRAME_CLEANUP and ASYNC__FRAME_LIVE.
+ * A wait_for cancels only the op it bounds, the frames inside its own:
+ * its request waits in its frame (FRAME_CUT) while a cleanup section
+ * inside shields the op, and the frame's own cleanup section, in which
+ * the wait_for may run, does not. FRAME_REFUSING marks the frame whose
+ * wait_for refused its op and waits for it to unwind, with the error to
+ * report in the two bits above it. */
+#define FRAME_CUT 0x04u
+#define FRAME_REFUSING 0x08u
+#define FRAME_REFUSAL_SHIFT 4
+#define FRAME_REFUSAL (0x3u << FRAME_REFUSAL_SHIFT)
 
 /* timer kinds, in bit 0 of the sequence number */
 #define TIMER_TASK 0u
@@ -292,27 +299,38 @@ static async_task_t *task_of_link(async_link_t *l)
     return CONTAINER(l, async_task_t, all);
 }
 
-/* True while a cleanup section of t's frame chain runs, unless the frame
- * of an expired or refusing wait_for comes first: its op is cancelled
- * even when that wait_for itself runs in a cleanup section. O(depth), and
- * only asked when a cancellation is pending. */
-static int shielded(const async_task_t *t)
+/* True while a cleanup section runs inside scope: in a frame of t's chain
+ * below the frame scope (below none: the whole chain, for a request from
+ * outside). A cancellation of that scope must wait. O(depth), and only
+ * asked when a cancellation is requested or pending. */
+static int shielded(const async_task_t *t, const async_frame_t *scope)
 {
     const async_frame_t *f;
-    for (f = t->inner; f; f = f->parent) {
-        if (f->flags & FRAME_CUT)
-            return 0;
+    for (f = t->inner; f && f != scope; f = f->parent)
         if (f->flags & ASYNC__FRAME_CLEANUP)
             return 1;
-    }
     return 0;
 }
 
-/* Deliver a pending cancellation now, if it may be delivered. The hot
- * callers test TF_CANCEL first: the answer is nearly always no. */
+/* Deliver a pending cancellation now, if one may be: the innermost
+ * wait_for's request that no cleanup section shields, else a request from
+ * outside if none shields it. The hot callers test the flags first: the
+ * answer is nearly always no. */
 static int cancel_due(async_task_t *t)
 {
-    if (!(t->flags & TF_CANCEL) || shielded(t))
+    async_frame_t *f;
+    if (!(t->flags & (TF_CANCEL | TF_SCOPED)))
+        return 0;
+    for (f = t->inner; f; f = f->parent) {
+        if (f->flags & FRAME_CUT) {
+            f->flags &= (uint16_t)~FRAME_CUT;
+            return 1;
+        }
+        if (f->flags & ASYNC__FRAME_CLEANUP)
+            return 0;
+    }
+    t->flags &= (uint8_t)~TF_SCOPED; /* the whole chain holds none */
+    if (!(t->flags & TF_CANCEL))
         return 0;
     t->flags &= (uint8_t)~TF_CANCEL;
     return 1;
@@ -324,7 +342,8 @@ int async__resumed(async_task_t *t)
 {
     uint8_t flags = t->flags;
     t->flags = (uint8_t)(flags & ~(TF_WOKEN | TF_DUE));
-    if ((flags & TF_DUE) || ((flags & TF_CANCEL) && cancel_due(t)))
+    if ((flags & TF_DUE) ||
+        ((flags & (TF_CANCEL | TF_SCOPED)) && cancel_due(t)))
         return ASYNC_ECANCELED;
     return t->u.run.value;
 }
@@ -335,7 +354,7 @@ int async__resumed(async_task_t *t)
 int async__suspend(async_task_t *t, async_waiter_t **list, uint8_t state,
                    uint8_t poll)
 {
-    if ((t->flags & TF_CANCEL) && cancel_due(t))
+    if ((t->flags & (TF_CANCEL | TF_SCOPED)) && cancel_due(t))
         return ASYNC_ECANCELED;
     t->flags |= poll;
     t->u.wait.list = list;
@@ -387,8 +406,8 @@ static int prepare(async_loop_t *loop, async_task_t *t)
     }
     /* Woken, then cancelled: the cancellation is delivered at this await,
      * as the wake value or, if the op is evaluated again, through it. */
-    due = (t->flags & TF_CANCEL) && t->state == ASYNC_TASK_READY &&
-          cancel_due(t);
+    due = (t->flags & (TF_CANCEL | TF_SCOPED)) &&
+          t->state == ASYNC_TASK_READY && cancel_due(t);
     if (t->flags & TF_POLL) {
         t->flags = (uint8_t)((t->flags & ~TF_POLL) | TF_WOKEN |
                              (due ? TF_DUE : 0u));
@@ -471,7 +490,7 @@ int async_task_create(async_loop_t *loop, async_task_t *t, async_fn *fn,
     t->waiters = NULL;
     t->u.run.value = ASYNC_WAIT; /* the first AWAIT evaluates its op */
     t->state = ASYNC_TASK_PENDING;
-    t->flags = 0;
+    t->flags = loop->closing ? TF_CANCEL : 0u; /* run is ending: never runs */
 #if ASYNC_CONFIG_TIMEOUT
     t->cancels = 0;
 #endif
@@ -490,17 +509,15 @@ int async_task_create(async_loop_t *loop, async_task_t *t, async_fn *fn,
  * passing a cancellation inward: then the caller's task waits on t, t
  * (through others) on it, and the caller must take the request itself,
  * which breaks the cycle. */
-static int cancel(async_loop_t *loop, async_task_t *t)
+static int cancel(async_loop_t *loop, async_task_t *t, async_frame_t *scope)
 {
     int passed;
     if (t->flags & TF_PASSING)
         return 0;
-#if ASYNC_CONFIG_TIMEOUT /* what wait_for counts and marks */
-    t->cancels++; /* wraps; only differences are compared */
-    if (t->flags & TF_BADARG)
-        t->flags |= TF_AGAIN;
+#if ASYNC_CONFIG_TIMEOUT
+    t->cancels++; /* what wait_for counts; wraps, only differences count */
 #endif
-    if (!shielded(t)) {
+    if (!shielded(t, scope)) {
         switch (t->state) {
         case ASYNC_TASK_SLEEPING:
             timer_stop(loop, &t->u.timer);
@@ -511,7 +528,7 @@ static int cancel(async_loop_t *loop, async_task_t *t)
              * outcome decides ours. */
             t->flags |= TF_PASSING;
             passed = cancel(loop, CONTAINER(t->u.wait.list, async_task_t,
-                                            waiters));
+                                            waiters), NULL);
             t->flags &= (uint8_t)~TF_PASSING;
             if (passed)
                 return 1;
@@ -531,7 +548,12 @@ static int cancel(async_loop_t *loop, async_task_t *t)
             break;
         }
     }
-    t->flags |= TF_CANCEL;
+    if (scope) {
+        scope->flags |= FRAME_CUT;
+        t->flags |= TF_SCOPED;
+    } else {
+        t->flags |= TF_CANCEL;
+    }
     return 1;
 }
 
@@ -541,7 +563,7 @@ int async_task_cancel(async_loop_t *loop, async_task_t *t)
         return misuse(ASYNC_EINVAL, "async_task_cancel: NULL or never created");
     if (t->state == ASYNC_TASK_DONE)
         return 0;
-    return cancel(loop, t);
+    return cancel(loop, t, NULL);
 }
 
 int async_task_state(const async_task_t *t)
@@ -1152,7 +1174,7 @@ static void gather_cancel(async_loop_t *loop, async_gather_t *g)
     g->state |= G_CANCELLED;
     for (i = 0; i < g->n; i++) {
         async_gather_slot_t *s = &g->slot[i];
-        if (s->link.next && !cancel(loop, s->task)) {
+        if (s->link.next && !cancel(loop, s->task, NULL)) {
             /* That child awaits our task: waiting for it is a cycle.
              * Stop listening to it and wait for the others. */
             wl_remove(&s->task->waiters, &s->link);
@@ -1224,8 +1246,7 @@ int async_gather_result(const async_gather_t *g, uint32_t i)
 static void timeout_fire(async_loop_t *loop, async_timeout_t *to)
 {
     to->state = TO_FIRED;
-    to->frame->flags |= FRAME_CUT;
-    cancel(loop, to->task);
+    cancel(loop, to->task, to->frame);
 }
 
 /* The frame whose AWAIT runs wait_for while its op waits: a child
@@ -1236,61 +1257,75 @@ static async_frame_t *awaiting_frame(const async_task_t *t)
     return t->state == ASYNC_TASK_RUNNING ? t->inner->parent : t->inner;
 }
 
+/* The refusals, kept in two bits of the refusing frame's flags. */
+enum { NO_TIMEOUT, TOO_LONG, HEAP_FULL, NOT_OURS };
+static const signed char refusals[] = {ASYNC_EINVAL, ASYNC_ERANGE,
+                                       ASYNC_ENOSPC, ASYNC_EBUSY};
+
 /* wait_for refuses an operation that has already suspended: cancel it so
- * that it unwinds (its cleanup runs), then report code on resume. */
-static int refuse(async_loop_t *loop, async_task_t *t, int op, int code)
+ * that it unwinds (its cleanup runs), then report refusals[why] once it
+ * has. Like an expiry, the refusal is one cancellation request; any
+ * request from outside, pending already or arriving later, is counted
+ * from t->mark. */
+static int refuse(async_loop_t *loop, async_task_t *t, int op, unsigned why)
 {
-    (void)misuse(code, "async_wait_for: refused");
+    async_frame_t *f;
+    (void)misuse(refusals[why], "async_wait_for: refused");
     if (op != ASYNC_WAIT)
         return op; /* done at once: nothing to bound, and nothing to lose */
-    t->refused = (int8_t)code;
-    awaiting_frame(t)->flags |= FRAME_CUT;
-    if (t->flags & TF_CANCEL)
-        t->flags |= TF_AGAIN; /* requested before: from outside */
-    cancel(loop, t);
-    t->flags |= TF_BADARG | TF_POLL; /* after: cancel marks later ones */
+    f = awaiting_frame(t);
+    f->flags |= (uint16_t)(FRAME_REFUSING | why << FRAME_REFUSAL_SHIFT);
+    t->mark = (uint8_t)(t->cancels - ((t->flags & TF_CANCEL) != 0));
+    cancel(loop, t, f);
+    t->flags |= TF_POLL;
     return ASYNC_WAIT;
 }
 
-/* op has ended after wait_for cancelled it (expiry or refusal). Take that
- * request back and say what the AWAIT returns: code if our cancellation
- * ended op, else op's own result. A request from outside (others) that
- * ended op is delivered as ASYNC_ECANCELED, unless a cleanup section
- * around this frame shields it: then it stays pending for after. */
+/* op has ended after our own request (expiry or refusal), and others
+ * says whether another came too. Take ours back and say what the AWAIT
+ * returns: op's own result if it ended otherwise than cancelled; else
+ * code, unless another request ended op and may be delivered here (no
+ * cleanup section around shields it): then ASYNC_ECANCELED. A shielded
+ * request stays pending until the section ends. */
 static int take_back(async_task_t *t, int op, int others, int code)
 {
-    t->inner->flags &= (uint16_t)~FRAME_CUT;
+    t->inner->flags &= (uint16_t)~FRAME_CUT; /* ours, if never delivered */
     t->cancels--;
-    if (others && shielded(t)) {
-        t->flags |= TF_CANCEL;
-        return op == ASYNC_ECANCELED ? code : op;
-    }
-    if (op == ASYNC_ECANCELED || !others)
-        t->flags &= (uint8_t)~TF_CANCEL; /* delivered, or only ours */
     if (op != ASYNC_ECANCELED)
         return op; /* it completed before our request reached it */
-    return others ? ASYNC_ECANCELED : code;
+    if (!others || shielded(t, NULL))
+        return code;
+    t->flags &= (uint8_t)~TF_CANCEL; /* delivered here */
+    return ASYNC_ECANCELED;
 }
 
 int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
                    int op)
 {
     async_task_t *t = running(loop);
+    async_frame_t *f;
     int rc, others;
     if (!t)
         return misuse(ASYNC_ENOTASK, "async_wait_for outside a task");
-    if (t->flags & TF_BADARG) {
-        t->flags |= TF_POLL;
-        if (op == ASYNC_WAIT)
+    f = t->inner;
+    /* The refusing wait_for of this frame; not one nested inside it in
+     * the same AWAIT, whose timeout this task has armed. */
+    if ((f->flags & FRAME_REFUSING) &&
+        !(to && to->state != TO_IDLE && to->task == t)) {
+        if (op == ASYNC_WAIT) {
+            t->flags |= TF_POLL;
             return ASYNC_WAIT; /* the refused op is still unwinding */
-        others = t->flags & TF_AGAIN;
-        t->flags &= (uint8_t)~(TF_BADARG | TF_AGAIN | TF_POLL);
-        return take_back(t, op, others, t->refused);
+        }
+        rc = refusals[(f->flags & FRAME_REFUSAL) >> FRAME_REFUSAL_SHIFT];
+        f->flags &= (uint16_t)~(FRAME_REFUSING | FRAME_REFUSAL);
+        t->flags &= (uint8_t)~TF_POLL;
+        others = (uint8_t)(t->cancels - t->mark) > 1u;
+        return take_back(t, op, others, rc);
     }
     if (!to)
-        return refuse(loop, t, op, ASYNC_EINVAL);
+        return refuse(loop, t, op, NO_TIMEOUT);
     if (to->state != TO_IDLE && to->task != t)
-        return refuse(loop, t, op, ASYNC_EBUSY); /* another task's */
+        return refuse(loop, t, op, NOT_OURS); /* another task's */
     if (op == ASYNC_WAIT) {
         if (to->state != TO_IDLE) {
             t->flags |= TF_POLL; /* still waiting: keep coming back */
@@ -1299,14 +1334,14 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
         if (ticks == ASYNC_FOREVER)
             return ASYNC_WAIT;
         if (ticks > ASYNC_MAX_DELAY)
-            return refuse(loop, t, op, ASYNC_ERANGE);
+            return refuse(loop, t, op, TOO_LONG);
         rc = timer_start(loop, &to->timer, ticks, TIMER_TIMEOUT);
         if (rc < 0)
-            return refuse(loop, t, op, rc);
+            return refuse(loop, t, op, HEAP_FULL);
         to->task = t;
         to->frame = awaiting_frame(t);
         /* A request already pending (held back by a cleanup section)
-         * counts as one from outside. Counts wrap. */
+         * counts as one from outside. */
         to->cancels = (uint8_t)(t->cancels - ((t->flags & TF_CANCEL) != 0));
         to->state = TO_ARMED;
         t->flags |= TF_POLL; /* on resume: come back here to disarm */
@@ -1351,6 +1386,7 @@ int async_loop_init(async_loop_t *loop, async_timer_t **heap,
     loop->port = NULL;
     loop->current = NULL;
     loop->wake = ASYNC_WAIT;
+    loop->turn = loop->closing = 0;
     return 0;
 }
 
@@ -1465,8 +1501,9 @@ int async_loop_run_once(async_loop_t *loop)
 
     if (!loop || !loop->tasks.next)
         return misuse(ASYNC_EINVAL, "async_loop_run_once: not initialised");
-    if (loop->current)
-        return misuse(ASYNC_ESTATE, "async_loop_run_once inside a task");
+    if (loop->turn)
+        return misuse(ASYNC_ESTATE, "async_loop_run_once inside a turn");
+    loop->turn = 1;
     if (loop->port)
         loop->now = loop->port->now(loop->port->ctx);
     else if (loop->heap_len && !has_work(loop) &&
@@ -1511,6 +1548,7 @@ int async_loop_run_once(async_loop_t *loop)
         t = next;
     }
     loop->current = NULL;
+    loop->turn = 0;
     return ran;
 }
 
@@ -1547,26 +1585,19 @@ static int wait_for_work(async_loop_t *loop)
     return 0;
 }
 
-/* Cancel the tasks left when run ends. With `fresh`, only those created
- * since, which have neither started nor been cancelled: a task that
- * handles its cancellation is not cancelled again. */
-static void cancel_left(async_loop_t *loop, int fresh)
+static void cancel_all(async_loop_t *loop)
 {
     async_link_t *l;
-    for (l = loop->tasks.next; l != &loop->tasks; l = l->next) {
-        async_task_t *t = task_of_link(l);
-        if (!fresh || (t->state == ASYNC_TASK_PENDING &&
-                       !(t->flags & TF_CANCEL)))
-            cancel(loop, t);
-    }
+    for (l = loop->tasks.next; l != &loop->tasks; l = l->next)
+        cancel(loop, task_of_link(l), NULL);
 }
 
 int async_loop_run(async_loop_t *loop, async_task_t *task, async_fn *main,
                    void *frame)
 {
     int rc;
-    if (loop && loop->current)
-        return misuse(ASYNC_ESTATE, "async_loop_run inside a task");
+    if (loop && loop->turn)
+        return misuse(ASYNC_ESTATE, "async_loop_run inside a turn");
     rc = async_task_create(loop, task, main, frame);
     if (rc < 0)
         return rc;
@@ -1582,11 +1613,11 @@ int async_loop_run(async_loop_t *loop, async_task_t *task, async_fn *main,
     /* Like asyncio.run: cancel what is left and let it finish, and run
      * the callbacks its last acts queued. Tasks their cleanup creates are
      * cancelled too, before they start. */
-    cancel_left(loop, 0);
-    while (registered(loop) && wait_for_work(loop) == 0) {
+    cancel_all(loop);
+    loop->closing = 1;
+    while (registered(loop) && wait_for_work(loop) == 0)
         async_loop_run_once(loop);
-        cancel_left(loop, 1);
-    }
+    loop->closing = 0;
     return rc;
 }
 

@@ -479,6 +479,8 @@ struct async_loop {
     const async_port_t *port;         /* private */
     async_task_t *current;            /* private: the running task */
     int wake;                         /* private: value for the resumed AWAIT */
+    uint8_t turn;                     /* private: 1 while a turn runs */
+    uint8_t closing;                  /* private: run cancels what is left */
 };
 
 /* Initialise loop with heap storage for `capacity` pending timers. Returns
@@ -521,7 +523,8 @@ async_tick_t async_loop_now(const async_loop_t *loop);
  * a task created meanwhile is cancelled before its first turn. Returns
  * main's result, ASYNC_EDEADLK if nothing could ever run again before
  * main finished (virtual time, or no port wake), ASYNC_ESTATE when called
- * from a task, or the errors of async_task_create. */
+ * from a task or a callback of this loop, or the errors of
+ * async_task_create. */
 int async_loop_run(async_loop_t *loop, async_task_t *task, async_fn *main,
                    void *frame);
 
@@ -529,7 +532,8 @@ int async_loop_run(async_loop_t *loop, async_task_t *task, async_fn *main,
  * before the turn, then resume each task that is ready by then (woken by a
  * timer, a callback or an earlier turn), once. For a superloop or a
  * poll/epoll loop. Returns how many tasks and callbacks ran, ASYNC_EINVAL,
- * or ASYNC_ESTATE when called from a task. With virtual time, only a turn
+ * or ASYNC_ESTATE when called from a task or a callback (a turn is
+ * running). With virtual time, only a turn
  * with nothing ready advances the clock, to the next deadline: while some
  * task keeps yielding, virtual time stands still. */
 int async_loop_run_once(async_loop_t *loop);
@@ -604,7 +608,7 @@ struct async_task {
     uint8_t state;                /* private: enum async_task_state */
     uint8_t flags;                /* private */
     uint8_t cancels;              /* private: cancellations requested */
-    int8_t refused;               /* private: wait_for's refusal, pending */
+    uint8_t mark;                 /* private: cancels when wait_for refused */
 #if ASYNC_CONFIG_DEBUG
     const char *name;             /* debug: set by async_task_set_name */
     uint32_t held;                /* debug: queue items got, not yet done */
@@ -614,9 +618,11 @@ struct async_task {
 /* Schedule fn(loop, frame) as a task, like asyncio.create_task: returns at
  * once; the task first runs on a later turn. frame must be zeroed or
  * finished. A finished task may be created again at once: its waiters
- * have been woken and gathers keep their own copy of its result.
- * Returns 0, ASYNC_EINVAL (NULL argument, uninitialised loop), or
- * ASYNC_EBUSY (task is live, or frame belongs to a live coroutine). */
+ * have been woken and gathers keep their own copy of its result. Once
+ * async_loop_run's main has finished, a new task is created cancelled
+ * and never runs. Returns 0, ASYNC_EINVAL (NULL argument, uninitialised
+ * loop), or ASYNC_EBUSY (task is live, or frame belongs to a live
+ * coroutine). */
 int async_task_create(async_loop_t *loop, async_task_t *task, async_fn *fn,
                       void *frame);
 

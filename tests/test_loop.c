@@ -303,6 +303,90 @@ START_TEST(run_cancels_tasks_created_by_the_cleanup_of_leftovers)
 }
 END_TEST
 
+/* The same through a callback that the cleanup queues: the task it creates
+ * on the last turns never runs either. */
+struct late_spawner {
+    async_event_t *ev;
+    async_task_t t;
+    struct waiter w;
+};
+
+static void spawn_cb(async_loop_t *l, async_callback_t *cb)
+{
+    struct late_spawner *s = cb->arg;
+    s->w.name = "late";
+    s->w.ev = s->ev;
+    trace("cb:create=%d", async_task_create(l, &s->t, waiter, &s->w));
+}
+
+struct queue_in_cleanup {
+    async_frame_t co;
+    async_callback_t cb;
+    struct late_spawner s;
+};
+
+static int queue_in_cleanup(async_loop_t *l, void *frame)
+{
+    struct queue_in_cleanup *c = frame;
+    ASYNC_BEGIN(l, c);
+    AWAIT(async_sleep(l, 100));
+    ASYNC_FINALLY;
+    async_callback_init(&c->cb, spawn_cb, &c->s);
+    ck_assert_int_eq(async_call_soon(l, &c->cb), 0);
+    ASYNC_END;
+}
+
+struct main_queueing {
+    async_frame_t co;
+    async_event_t ev;
+    async_task_t t;
+    struct queue_in_cleanup c;
+};
+
+static int main_queueing(async_loop_t *l, void *frame)
+{
+    struct main_queueing *m = frame;
+    ASYNC_BEGIN(l, m);
+    async_event_init(&m->ev, l);
+    m->c.s.ev = &m->ev;
+    async_task_create(l, &m->t, queue_in_cleanup, &m->c);
+    AWAIT(async_yield(l));
+    ASYNC_END;
+}
+
+START_TEST(run_cancels_tasks_created_by_callbacks_of_leftovers)
+{
+    static struct main_queueing m;
+    static async_task_t task;
+    ck_assert_int_eq(async_loop_run(&loop, &task, main_queueing, &m), 0);
+    ck_assert_str_eq(TRACE, "cb:create=0");
+    ck_assert_int_eq(async_task_result(&m.c.s.t), ASYNC_ECANCELED);
+    ck_assert_int_eq(async_loop_close(&loop), 0);
+}
+END_TEST
+
+/* A callback that tries to run the loop it runs on. */
+static void nested_run_cb(async_loop_t *l, async_callback_t *cb)
+{
+    static async_task_t t;
+    static struct stepper s = {.name = "s"};
+    (void)cb;
+    trace("run_once=%s", async_strerror_name(async_loop_run_once(l)));
+    trace("run=%s", async_strerror_name(async_loop_run(l, &t, stepper, &s)));
+}
+
+START_TEST(run_and_run_once_from_a_callback_are_refused)
+{
+    static async_callback_t cb;
+    ck_assert_int_eq(async_callback_init(&cb, nested_run_cb, NULL), 0);
+    ck_assert_int_eq(async_call_soon(&loop, &cb), 0);
+    ck_assert_int_eq(async_loop_run_once(&loop), 1);
+    ck_assert_str_eq(TRACE, "run_once=ASYNC_ESTATE run=ASYNC_ESTATE");
+    /* The turn is over: the loop runs again. */
+    ck_assert_int_eq(async_loop_run_once(&loop), 0);
+}
+END_TEST
+
 /* Running the loop from one of its own tasks would resume tasks inside a
  * task; both calls refuse, and the calling task goes on undisturbed. */
 struct nested_run {
@@ -813,6 +897,8 @@ static Suite *loop_suite(void)
     tcase_add_test(tc, run_reports_a_deadlock_and_leaves_the_loop_empty);
     tcase_add_test(tc, run_cancels_tasks_created_by_the_cleanup_of_leftovers);
     tcase_add_test(tc, run_and_run_once_from_a_task_are_refused);
+    tcase_add_test(tc, run_cancels_tasks_created_by_callbacks_of_leftovers);
+    tcase_add_test(tc, run_and_run_once_from_a_callback_are_refused);
     suite_add_tcase(s, tc);
 
     tc = loop_tcase("turns");

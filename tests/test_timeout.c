@@ -15,7 +15,7 @@
 struct child {
     async_frame_t co;
     const char *name;
-    async_tick_t ticks, fin_ticks;
+    async_tick_t ticks, fin_ticks, grace;
     int value, swallow, rc;
 };
 
@@ -28,6 +28,10 @@ static int child(async_loop_t *l, void *frame)
     if (c->rc < 0 && !c->swallow)
         ASYNC_RETURN(c->rc);
     trace("%s:woke %s@%u", c->name, res(c->rc), NOW);
+    if (c->grace) { /* a graceful close after catching the cancel */
+        AWAIT_TRY(c->rc, async_sleep(l, c->grace));
+        trace("%s:closed %s@%u", c->name, res(c->rc), NOW);
+    }
     ASYNC_RETURN(c->value);
     ASYNC_FINALLY;
     trace("%s:fin(%s)@%u", c->name, res(ASYNC_RESULT), NOW);
@@ -671,6 +675,104 @@ START_TEST(an_outside_cancel_during_the_section_stays_pending_past_its_deadline)
 }
 END_TEST
 
+/* The expiry cancels the child once; it catches that and closes
+ * gracefully. An outside cancel, before the expiry or while the child
+ * closes, is held for after the section and never reaches the child. */
+START_TEST(an_outside_cancel_never_reaches_the_op_a_deadline_in_a_section_bounds)
+{
+    static struct child ch = {.name = "C", .ticks = 100, .swallow = 1,
+                              .grace = 5, .value = 7};
+    static struct closer k = {.op = OP_CALL, .limit = 10, .after = 4,
+                              .c = &ch};
+    static struct canceller c1 = {.at = 2}, c2;
+    static async_task_t tk, t1, t2;
+    c2.at = _i ? 14 : 5;
+    c1.target = c2.target = &tk;
+    async_task_create(&loop, &tk, closer, &k);
+    async_task_create(&loop, &t1, canceller, &c1);
+    async_task_create(&loop, &t2, canceller, &c2);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, _i ? "cancel@2=1 K:fin(ECANCELED)@2 C:start@2 "
+                                 "C:woke ECANCELED@12 cancel@14=1 "
+                                 "C:closed 0@17 C:fin(7)@17 K:7@17 K:slept 0@21"
+                               : "cancel@2=1 K:fin(ECANCELED)@2 C:start@2 "
+                                 "cancel@5=1 C:woke ECANCELED@12 "
+                                 "C:closed 0@17 C:fin(7)@17 K:7@17 K:slept 0@21");
+    ck_assert_int_eq(async_task_result(&tk), ASYNC_ECANCELED);
+}
+END_TEST
+
+/* A refusal waits for its op to unwind; a deadline that the op's own
+ * cleanup section sets is the op's, and neither takes the other's. */
+struct bounded_close {
+    async_frame_t co;
+    async_timeout_t to;
+    async_event_t *ev;
+    int rc;
+};
+
+static int bounded_close(async_loop_t *l, void *frame)
+{
+    struct bounded_close *b = frame;
+    ASYNC_BEGIN(l, b);
+    AWAIT(async_sleep(l, 100));
+    ASYNC_FINALLY;
+    AWAIT_TRY(b->rc, async_wait_for(l, &b->to, 5, async_event_wait(l, b->ev)));
+    trace("C:close %s@%u", res(b->rc), NOW);
+    ASYNC_END;
+}
+
+struct refuser {
+    async_frame_t co;
+    async_timeout_t to;
+    struct bounded_close c;
+    int nested, rc;
+};
+
+static int refuser(async_loop_t *l, void *frame)
+{
+    struct refuser *r = frame;
+    ASYNC_BEGIN(l, r);
+    if (r->nested) /* the inner deadline is armed, the outer refused */
+        AWAIT_TRY(r->rc, async_wait_for(l, NULL, 0,
+                             async_wait_for(l, &r->to, 10,
+                                            async_event_wait(l, r->c.ev))));
+    else
+        AWAIT_TRY(r->rc, async_wait_for(l, NULL, 10,
+                                        async_call(l, bounded_close, &r->c)));
+    trace("P:%s@%u", res(r->rc), NOW);
+    AWAIT_TRY(r->rc, async_sleep(l, 50));
+    trace("P:slept %s@%u", res(r->rc), NOW);
+    ASYNC_END;
+}
+
+START_TEST(a_refusal_and_a_deadline_inside_its_op_each_report_their_own)
+{
+    static async_event_t ev; /* never set */
+    static struct refuser r;
+    static async_task_t tr;
+    r.c.ev = &ev;
+    ck_assert_int_eq(async_event_init(&ev, &loop), 0);
+    async_task_create(&loop, &tr, refuser, &r);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "C:close ETIMEDOUT@5 P:EINVAL@5 P:slept 0@55");
+}
+END_TEST
+
+START_TEST(a_refusal_around_an_armed_deadline_disarms_it)
+{
+    static async_event_t ev; /* never set */
+    static struct refuser r = {.nested = 1};
+    static async_task_t tr;
+    r.c.ev = &ev;
+    ck_assert_int_eq(async_event_init(&ev, &loop), 0);
+    async_task_create(&loop, &tr, refuser, &r);
+    run_until_idle();
+    /* The inner timer left with the op: the sleep runs its full 50. */
+    ck_assert_str_eq(TRACE, "P:EINVAL@0 P:slept 0@50");
+}
+END_TEST
+
 /* A task that cancelled itself and then awaits, under a deadline, a child
  * that fails at once but whose cleanup outlives the deadline: the child's
  * error comes back, and the cancellation is still delivered after. */
@@ -935,6 +1037,9 @@ static Suite *timeout_suite(void)
     tcase_add_test(tc, a_refusal_inside_a_cleanup_section_unwinds_the_op);
     tcase_add_test(tc, an_outside_cancel_during_the_section_stays_pending_past_its_deadline);
     tcase_add_test(tc, a_cancel_pending_before_the_deadline_was_armed_is_kept);
+    tcase_add_loop_test(tc, an_outside_cancel_never_reaches_the_op_a_deadline_in_a_section_bounds, 0, 2);
+    tcase_add_test(tc, a_refusal_and_a_deadline_inside_its_op_each_report_their_own);
+    tcase_add_test(tc, a_refusal_around_an_armed_deadline_disarms_it);
     tcase_add_test(tc, a_timeout_armed_by_another_task_is_refused_and_left_alone);
     suite_add_tcase(s, tc);
 
