@@ -23,6 +23,8 @@
  * ASYNC_ECANCELED; otherwise the next operation that would suspend returns
  * ASYNC_ECANCELED instead. Nothing is delivered while a cleanup section of
  * the task's frame chain runs ("shielded"); the request is remembered.
+ * A wait_for's own request (expiry, refusal) is scoped to the op it
+ * bounds: only a cleanup section inside that op shields it (FRAME_CUT).
  */
 #include "async.h"
 
