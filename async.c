@@ -879,8 +879,9 @@ int async_future_wait(async_loop_t *loop, async_future_t *fut)
         return misuse(ASYNC_ENOTASK, "async_future_wait outside a task");
     if (t->flags & TF_WOKEN)
         return async__resumed(t);
-    if (!fut || fut->state == F_ZERO)
-        return misuse(ASYNC_EINVAL, "async_future_wait: not initialised");
+    if (!fut || fut->state == F_ZERO || fut->loop != loop)
+        return misuse(ASYNC_EINVAL, "async_future_wait: not initialised, "
+                                    "or another loop's");
     if (fut->state == F_DONE)
         return fut->result;
     return async__suspend(t, &fut->waiters, ASYNC_TASK_WAITING, 0);
@@ -969,8 +970,9 @@ int async_event_wait(async_loop_t *loop, async_event_t *ev)
         return misuse(ASYNC_ENOTASK, "async_event_wait outside a task");
     if (t->flags & TF_WOKEN)
         return async__resumed(t);
-    if (!ev || !ev->init)
-        return misuse(ASYNC_EINVAL, "async_event_wait: not initialised");
+    if (!ev || !ev->init || ev->loop != loop)
+        return misuse(ASYNC_EINVAL, "async_event_wait: not initialised, "
+                                    "or another loop's");
     if (ev->set)
         return 0;
     return async__suspend(t, &ev->waiters, ASYNC_TASK_WAITING, 0);
@@ -1010,8 +1012,9 @@ int async_lock_acquire(async_loop_t *loop, async_lock_t *lock)
             lock_pass(lock); /* handed the lock, then cancelled: pass it on */
         return rc;
     }
-    if (!lock || !lock->init)
-        return misuse(ASYNC_EINVAL, "async_lock_acquire: not initialised");
+    if (!lock || !lock->init || lock->loop != loop)
+        return misuse(ASYNC_EINVAL, "async_lock_acquire: not initialised, "
+                                    "or another loop's");
     if (lock->owner == t)
         return misuse(ASYNC_EBUSY, "async_lock_acquire: already held");
     if (!lock->owner) {
@@ -1024,8 +1027,9 @@ int async_lock_acquire(async_loop_t *loop, async_lock_t *lock)
 
 int async_lock_release(async_loop_t *loop, async_lock_t *lock)
 {
-    if (!loop || !lock || !lock->init)
-        return misuse(ASYNC_EINVAL, "async_lock_release: not initialised");
+    if (!loop || !lock || !lock->init || lock->loop != loop)
+        return misuse(ASYNC_EINVAL, "async_lock_release: not initialised, "
+                                    "or another loop's");
     if (!lock->owner || lock->owner != loop->current)
         return misuse(ASYNC_ESTATE, "async_lock_release: caller is not owner");
     lock_pass(lock);
@@ -1086,8 +1090,9 @@ int async_semaphore_acquire(async_loop_t *loop, async_semaphore_t *sem)
         }
         return rc;
     }
-    if (!sem || !sem->init)
-        return misuse(ASYNC_EINVAL, "async_semaphore_acquire: not initialised");
+    if (!sem || !sem->init || sem->loop != loop)
+        return misuse(ASYNC_EINVAL, "async_semaphore_acquire: not "
+                                    "initialised, or another loop's");
     if (sem->value > 0) {
         sem->value--;
         return 0;

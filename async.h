@@ -165,6 +165,9 @@ extern "C" {
  *
  * Functions return int: 0 or a positive value on success, a negative
  * ASYNC_E... code on failure. A coroutine's result follows the same rule.
+ * Awaiting an object (future, event, lock, semaphore, queue) initialised
+ * on another loop than the task's is ASYNC_EINVAL: it wakes its waiters
+ * on its own loop.
  * ==================================================================== */
 #define ASYNC_ERRORS(X)                                                       \
     X(EINVAL, -1, "invalid argument")                                         \
@@ -611,7 +614,7 @@ struct async_task {
     uint8_t mark;                 /* private: cancels when wait_for refused */
 #if ASYNC_CONFIG_DEBUG
     const char *name;             /* debug: set by async_task_set_name */
-    uint32_t held;                /* debug: queue items got, not yet done */
+    uint32_t held;                /* debug: queue gets less task_dones */
 #endif
 };
 
@@ -698,7 +701,8 @@ int async_future_set(async_future_t *fut, int result);
 int async_future_cancel(async_future_t *fut);
 
 /* Await fut: its result. A finished future returns at once. Cancelling the
- * awaiting task removes only that waiter; the future stays pending. */
+ * awaiting task removes only that waiter; the future stays pending.
+ * ASYNC_EINVAL if fut is uninitialised or another loop's. */
 int async_future_wait(async_loop_t *loop, async_future_t *fut);
 
 /* Run cb (prepared by async_callback_init) on a later turn once fut is
@@ -719,8 +723,8 @@ int async_future_result(const async_future_t *fut);
  * A waiter that is woken and then cancelled before it runs passes what it
  * was given (the lock, a permit) to the next waiter. Every wait returns 0
  * when it got what it waited for, ASYNC_ECANCELED if cancelled first,
- * ASYNC_EINVAL for a NULL or uninitialised object, ASYNC_ENOTASK outside
- * a task.
+ * ASYNC_EINVAL for a NULL or uninitialised object or another loop's,
+ * ASYNC_ENOTASK outside a task.
  * ==================================================================== */
 typedef struct async_event {
     async_waiter_t *waiters; /* private */
@@ -898,7 +902,11 @@ int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
 /* Queue order. */
 enum async_queue_order { ASYNC_QUEUE_FIFO, ASYNC_QUEUE_LIFO, ASYNC_QUEUE_PRIORITY };
 
-/* Priority order: negative if a comes out before b. */
+/* Priority order: negative if a comes out before b. a and b point into the
+ * queue's storage, aligned for the item type if the storage is (as
+ * qsort's would be), so the comparator may read the items in place. Equal
+ * items come out in the order they were put, for items put fewer than
+ * 2^31 puts apart. */
 typedef int async_queue_cmp(const void *a, const void *b);
 
 typedef struct async_queue {
@@ -908,6 +916,7 @@ typedef struct async_queue {
     async_queue_cmp *cmp;           /* private */
     uint8_t order, shutdown, init;  /* private (here, Thumb-1 loads them
                                        with a short offset) */
+    uint8_t tag;                    /* private: bytes after each item */
     uint32_t item_size, capacity;   /* private */
     uint32_t head, count;           /* private */
     uint32_t unfinished;            /* private: puts not yet task_done */
@@ -918,20 +927,43 @@ typedef struct async_queue {
 
 /* Initialise q on loop over caller storage buf of capacity items of
  * item_size bytes (for ASYNC_QUEUE_PRIORITY, each stored item carries a
- * 4-byte sequence number: use ASYNC_QUEUE_STORAGE). cmp is for priority
- * order only. Returns 0, ASYNC_EINVAL, ASYNC_EBUSY (q in use: tasks wait
- * on it, or were woken by it and have not run yet). */
+ * sequence number: use ASYNC_QUEUE_STORAGE). cmp is for priority order
+ * only. Returns 0, ASYNC_EINVAL, ASYNC_EBUSY (q in use: tasks wait on it,
+ * or a woken task has not yet taken the item or room it was promised). */
 int async_queue_init(async_queue_t *q, async_loop_t *loop, void *buf,
                      uint32_t item_size, uint32_t capacity, int order,
                      async_queue_cmp *cmp);
 
-/* Bytes of storage for capacity items of item_size in a given order. */
+/* Bytes of storage for capacity items of item_size in a given order. A
+ * priority item is followed by its 4-byte sequence number, padded to 8 or
+ * 16 bytes where the item's size allows an alignment that large, so that
+ * every stored item keeps the alignment of the storage. */
 #define ASYNC_QUEUE_STORAGE(item_size, capacity, order)                       \
     ((size_t)(capacity) *                                                     \
-     ((size_t)(item_size) + ((order) == ASYNC_QUEUE_PRIORITY ? 4u : 0u)))
+     ((size_t)(item_size) +                                                   \
+      ((order) == ASYNC_QUEUE_PRIORITY ? ASYNC__QUEUE_TAG(item_size) : 0u)))
+
+/* private: the strictest alignment of a scalar, as C11's max_align_t */
+struct async__max_align {
+    char c;
+    union {
+        long long ll;
+        long double ld;
+        void *p;
+        void (*f)(void);
+    } u;
+};
+#define ASYNC__MAX_ALIGN offsetof(struct async__max_align, u)
+/* private: the sequence number's room after a priority item of size s:
+ * the largest of 4, 8, 16 that divides s and that some type needs */
+#define ASYNC__QUEUE_TAG(s)                                                   \
+    ((s) % 16u == 0 && ASYNC__MAX_ALIGN >= 16u                                \
+         ? 16u                                                                \
+         : (s) % 8u == 0 && ASYNC__MAX_ALIGN >= 8u ? 8u : 4u)
 
 /* Await room, then put a copy of *item. Errors: ASYNC_ESHUTDOWN,
- * ASYNC_ECANCELED (nothing was put), ASYNC_EINVAL, ASYNC_ENOTASK. */
+ * ASYNC_ECANCELED (nothing was put), ASYNC_EINVAL (also: q is another
+ * loop's), ASYNC_ENOTASK. */
 int async_queue_put(async_loop_t *loop, async_queue_t *q, const void *item);
 
 /* Await an item and copy it to *item. Errors: ASYNC_ESHUTDOWN (shut down
@@ -966,7 +998,8 @@ int async_queue_size(const async_queue_t *q);
 int async_queue_capacity(const async_queue_t *q);
 int async_queue_empty(const async_queue_t *q);
 int async_queue_full(const async_queue_t *q);
-/* Items put and not yet marked done. */
+/* Items put and not yet marked done. A program that never calls task_done
+ * sees it stop at INT_MAX. */
 int async_queue_unfinished(const async_queue_t *q);
 
 /* ======================================================================
@@ -985,7 +1018,11 @@ const char *async_task_name(const async_task_t *task);
 #if ASYNC_CONFIG_DEBUG
 /* Debug builds: call out(line, arg) once per live task with a line such
  * as "worker-1 WAITING at worker.c:42"; a task without a name shows as
- * its address ("task@0x20000a4c"). Returns the number of tasks. */
+ * its address ("task@0x20000a4c"). A task that got more queue items than
+ * it has called async_queue_task_done for, over all queues, adds "holding
+ * N queue item(s) not marked done" (the count is the task's own: an item
+ * handed to another task to mark done stays counted here). Returns the
+ * number of tasks. */
 int async_loop_dump(const async_loop_t *loop,
                     void (*out)(const char *line, void *arg), void *arg);
 #endif

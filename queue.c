@@ -5,6 +5,8 @@
  * Items are copied into caller storage. FIFO and LIFO keep a ring; the
  * priority order keeps a binary heap whose entries carry a sequence number
  * after the item, so equal priorities come out in the order they went in.
+ * The number's room (the tag) is padded so that every stored item stays
+ * aligned as in an array of items: the comparator reads them in place.
  *
  * Fairness and cancellation. When an item arrives and getters wait, the
  * oldest getter is woken and one item is promised to it (promised_items);
@@ -29,11 +31,10 @@ static ASYNC__INLINE unsigned char *slot_at(const async_queue_t *q,
                                             uint32_t i)
 {
 #if ASYNC_CONFIG_QUEUE_ORDERS
-    size_t stride = q->item_size + (q->order == ASYNC_QUEUE_PRIORITY ? 4u : 0u);
+    return q->buf + (size_t)i * (q->item_size + q->tag);
 #else
-    size_t stride = q->item_size;
+    return q->buf + (size_t)i * q->item_size;
 #endif
-    return q->buf + (size_t)i * stride;
 }
 
 #if ASYNC_CONFIG_QUEUE_ORDERS
@@ -161,7 +162,8 @@ static void offer_room(async_queue_t *q)
 static void put_item(async_queue_t *q, const void *item)
 {
     push_item(q, item);
-    q->unfinished++;
+    if (q->unfinished < INT_MAX) /* never task_done: stays a count */
+        q->unfinished++;
     offer_item(q);
 }
 
@@ -182,6 +184,12 @@ static ASYNC__INLINE int valid(const async_queue_t *q)
     return q && q->init == Q_LIVE;
 }
 
+/* valid, and q wakes its waiters on the loop the task runs on */
+static ASYNC__INLINE int ours(const async_queue_t *q, const async_loop_t *loop)
+{
+    return valid(q) && q->loop == loop;
+}
+
 int async_queue_init(async_queue_t *q, async_loop_t *loop, void *buf,
                      uint32_t item_size, uint32_t capacity, int order,
                      async_queue_cmp *cmp)
@@ -192,7 +200,8 @@ int async_queue_init(async_queue_t *q, async_loop_t *loop, void *buf,
                                            : ASYNC_QUEUE_FIFO) ||
         (order == ASYNC_QUEUE_PRIORITY && !cmp))
         return misuse(ASYNC_EINVAL, "async_queue_init: bad argument");
-    /* A woken waiter has left its list but still holds a promise. */
+    /* A woken waiter has left its list but may hold a promise. One woken
+     * otherwise (shutdown, join) will not touch the queue again. */
     if (q->init == Q_LIVE && (q->getters || q->putters || q->joiners ||
                               q->promised_items || q->promised_room))
         return misuse(ASYNC_EBUSY, "async_queue_init: tasks wait on the queue");
@@ -207,6 +216,8 @@ int async_queue_init(async_queue_t *q, async_loop_t *loop, void *buf,
     q->promised_items = q->promised_room = 0;
     q->seq = 0;
     q->order = (uint8_t)order;
+    q->tag = (uint8_t)(order == ASYNC_QUEUE_PRIORITY ? ASYNC__QUEUE_TAG(item_size)
+                                                     : 0u);
     q->shutdown = 0;
     q->init = Q_LIVE;
     return 0;
@@ -241,7 +252,7 @@ int async_queue_put(async_loop_t *loop, async_queue_t *q, const void *item)
     int rc;
     if (!t)
         return misuse(ASYNC_ENOTASK, "async_queue_put outside a task");
-    if (!valid(q) || !item)
+    if (!ours(q, loop) || !item)
         return misuse(ASYNC_EINVAL, "async_queue_put: bad argument");
     if (t->flags & TF_WOKEN) {
         int promised = t->u.run.value == 0;
@@ -274,25 +285,20 @@ int async_queue_get(async_loop_t *loop, async_queue_t *q, void *item)
     int rc;
     if (!t)
         return misuse(ASYNC_ENOTASK, "async_queue_get outside a task");
-    if (!valid(q) || !item)
+    if (!ours(q, loop) || !item)
         return misuse(ASYNC_EINVAL, "async_queue_get: bad argument");
     if (t->flags & TF_WOKEN) {
         int promised = t->u.run.value == 0;
         rc = async__resumed(t);
         if (promised)
             q->promised_items--;
-        if (rc == ASYNC_ESHUTDOWN) {
-            /* Woken by shutdown: like asyncio, look again. An item that a
-             * cancelled getter passed on may be there for us. */
-            if (q->count <= q->promised_items)
-                return ASYNC_ESHUTDOWN;
-        } else if (rc < 0) {
+        if (rc < 0) { /* shut down (and empty), or cancelled */
             if (promised)
                 offer_item(q); /* not taken: the next getter may have it */
             return rc;
-        } else if (q->count == 0) {
-            return ASYNC_ESHUTDOWN; /* discarded by an immediate shutdown */
         }
+        if (q->count == 0)
+            return ASYNC_ESHUTDOWN; /* discarded by an immediate shutdown */
         take_item(q, item);
         return 0;
     }
@@ -329,8 +335,8 @@ int async_queue_join(async_loop_t *loop, async_queue_t *q)
         return misuse(ASYNC_ENOTASK, "async_queue_join outside a task");
     if (t->flags & TF_WOKEN)
         return async__resumed(t);
-    if (!valid(q))
-        return misuse(ASYNC_EINVAL, "async_queue_join: not initialised");
+    if (!ours(q, loop))
+        return misuse(ASYNC_EINVAL, "async_queue_join: not initialised, or another loop's");
     if (q->unfinished == 0)
         return 0;
     return async__suspend(t, &q->joiners, ASYNC_TASK_WAITING, 0);

@@ -499,7 +499,7 @@ struct misuser {
     int rc;
 };
 
-static int wait_on_zeroed(async_loop_t *l, void *frame)
+static int await_fut(async_loop_t *l, void *frame)
 {
     struct misuser *m = frame;
     ASYNC_BEGIN(l, m);
@@ -518,13 +518,29 @@ START_TEST(an_uninitialised_future_is_refused_everywhere)
     ck_assert_int_eq(async_future_done(&fut), ASYNC_EINVAL);
     ck_assert_int_eq(async_future_result(&fut), ASYNC_EINVAL);
     ck_assert_int_eq(async_future_add_callback(&fut, &cb), ASYNC_EINVAL);
-    ck_assert_int_eq(async_task_create(&loop, &t, wait_on_zeroed, &m), 0);
+    ck_assert_int_eq(async_task_create(&loop, &t, await_fut, &m), 0);
     run_turns();
     ck_assert_int_eq(m.rc, ASYNC_EINVAL);
     /* The refused add left cb free to be queued. */
     ck_assert_int_eq(async_call_soon(&loop, &cb), 0);
     run_turns();
     ck_assert_str_eq(TRACE, "cb-x@2=-1");
+}
+END_TEST
+
+/* Another loop's future would wake the task there. */
+START_TEST(awaiting_another_loops_future_is_refused)
+{
+    static async_loop_t other;
+    static struct misuser m;
+    static async_task_t t;
+    ck_assert_int_eq(async_loop_init(&other, NULL, 0), 0);
+    ck_assert_int_eq(async_future_init(&fut, &other), 0);
+    ck_assert_int_eq(async_task_create(&loop, &t, await_fut, &m), 0);
+    run_turns();
+    ck_assert_int_eq(m.rc, ASYNC_EINVAL);
+    ck_assert_int_eq(async_future_set(&fut, 7), 0); /* nobody to wake */
+    ck_assert_int_eq(async_loop_close(&other), 0);
 }
 END_TEST
 
@@ -592,6 +608,7 @@ static Suite *future_suite(void)
     tc = loop_tcase("misuse");
     tcase_add_test(tc, an_uninitialised_future_is_refused_everywhere);
     tcase_add_test(tc, null_arguments_are_refused);
+    tcase_add_test(tc, awaiting_another_loops_future_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -318,6 +318,7 @@ START_TEST(odd_sized_items_round_trip_and_fill_exactly_their_storage)
     const uint32_t size = _i < 3 ? 3 : 17;
     const int order = _i % 3;
     const size_t bytes = ASYNC_QUEUE_STORAGE(size, CAP, order);
+    /* sizes 3 and 17 need no alignment: a bare 4-byte number */
     const uint32_t extra = order == ASYNC_QUEUE_PRIORITY ? 4u : 0u;
     unsigned char in[17], out[18], want[17]; /* out: one spare byte */
     struct model m = {0, odd_key, 0, {0}};
@@ -325,7 +326,6 @@ START_TEST(odd_sized_items_round_trip_and_fill_exactly_their_storage)
     size_t b;
 
     m.order = order;
-    /* The documented size: a 4-byte sequence number per priority item. */
     ck_assert_uint_eq(bytes, (size_t)CAP * (size + extra));
     memset(area, 0xAA, sizeof area);
     ck_assert_int_eq(async_queue_init(&q, &loop, area, size, CAP, order,
@@ -662,6 +662,23 @@ START_TEST(join_waits_for_the_last_task_done_and_wakes_every_joiner)
 }
 END_TEST
 
+/* The count is an int for the caller: a program that puts forever and
+ * never calls task_done sees it stop at INT_MAX, never negative. */
+START_TEST(the_unfinished_count_stops_at_int_max)
+{
+    open_queue(ASYNC_QUEUE_FIFO, 4);
+    q.unfinished = INT_MAX - 1; /* private: as after INT_MAX - 1 puts */
+    ck_assert_int_eq(put_now(1), 0);
+    ck_assert_int_eq(async_queue_unfinished(&q), INT_MAX);
+    ck_assert_int_eq(put_now(2), 0);
+    ck_assert_int_eq(async_queue_unfinished(&q), INT_MAX);
+    ck_assert_int_eq(take(), 1);
+    ck_assert_int_eq(take(), 2);
+    ck_assert_int_eq(async_queue_task_done(&q), 0);
+    ck_assert_int_eq(async_queue_unfinished(&q), INT_MAX - 1);
+}
+END_TEST
+
 START_TEST(task_done_at_zero_is_estate_and_the_count_stays_zero)
 {
     open_queue(ASYNC_QUEUE_FIFO, 2);
@@ -969,6 +986,87 @@ START_TEST(priority_follows_the_comparator_and_ties_come_out_fifo)
     ck_assert_int_eq(put_now(10), 0);
     for (i = 0; i < sizeof out / sizeof out[0]; i++)
         ck_assert_int_eq(take(), out[i]);
+}
+END_TEST
+
+/* Priority items of types that need 8 and 16 bytes' alignment (on most
+ * hosts): the comparator gets each item where a C array of them would
+ * put it, so it may read the fields in place, as with qsort. */
+struct wide_job {
+    uint64_t key;
+    uint32_t id;
+};
+struct long_job {
+    long double key;
+    uint32_t id;
+};
+struct wide_probe {
+    char c;
+    struct wide_job x;
+};
+struct long_probe {
+    char c;
+    struct long_job x;
+};
+
+static int misaligned;
+
+static int by_wide_key(const void *a, const void *b)
+{
+    const struct wide_job *x = a, *y = b;
+    const uintptr_t align = offsetof(struct wide_probe, x);
+    misaligned += (uintptr_t)a % align != 0 || (uintptr_t)b % align != 0;
+    return (x->key > y->key) - (x->key < y->key);
+}
+
+static int by_long_key(const void *a, const void *b)
+{
+    const struct long_job *x = a, *y = b;
+    const uintptr_t align = offsetof(struct long_probe, x);
+    misaligned += (uintptr_t)a % align != 0 || (uintptr_t)b % align != 0;
+    return (x->key > y->key) - (x->key < y->key);
+}
+
+START_TEST(the_comparator_gets_items_aligned_as_in_an_array)
+{
+    enum { CAP = 7 };
+    static union {
+        struct long_job align; /* the storage, aligned for both kinds */
+        unsigned char bytes[ASYNC_QUEUE_STORAGE(sizeof(struct long_job), CAP,
+                                                ASYNC_QUEUE_PRIORITY)];
+    } store;
+    static const uint32_t keys[CAP] = {5, 3, 6, 1, 4, 2, 0};
+    struct wide_job w;
+    struct long_job l;
+    uint32_t i;
+
+    ck_assert_uint_ge(sizeof store.bytes,
+                      ASYNC_QUEUE_STORAGE(sizeof w, CAP, ASYNC_QUEUE_PRIORITY));
+    ck_assert_int_eq(async_queue_init(&q, &loop, &store, sizeof w, CAP,
+                                      ASYNC_QUEUE_PRIORITY, by_wide_key), 0);
+    for (i = 0; i < CAP; i++) {
+        w.key = keys[i];
+        w.id = i;
+        ck_assert_int_eq(async_queue_put_nowait(&q, &w), 0);
+    }
+    for (i = 0; i < CAP; i++) {
+        ck_assert_int_eq(async_queue_get_nowait(&q, &w), 0);
+        ck_assert_uint_eq(w.key, i);
+    }
+
+    memset(&l, 0, sizeof l); /* long double has padding: copy it defined */
+    ck_assert_int_eq(async_queue_init(&q, &loop, &store, sizeof l, CAP,
+                                      ASYNC_QUEUE_PRIORITY, by_long_key), 0);
+    for (i = 0; i < CAP; i++) {
+        l.key = keys[i];
+        l.id = i;
+        ck_assert_int_eq(async_queue_put_nowait(&q, &l), 0);
+    }
+    for (i = 0; i < CAP; i++) {
+        ck_assert_int_eq(async_queue_get_nowait(&q, &l), 0);
+        ck_assert(l.key == (long double)i);
+    }
+    ck_assert_int_eq(misaligned, 0);
 }
 END_TEST
 
@@ -1384,6 +1482,12 @@ static void refuse_bad_inits(async_queue_t *target)
                      ASYNC_EINVAL);
 }
 
+static int init_again(void)
+{
+    return async_queue_init(&q, &loop, qbuf, sizeof(int), 4,
+                            ASYNC_QUEUE_FIFO, NULL);
+}
+
 START_TEST(init_refuses_bad_arguments_and_changes_nothing)
 {
     static async_queue_t fresh;
@@ -1406,11 +1510,36 @@ START_TEST(init_refuses_bad_arguments_and_changes_nothing)
 }
 END_TEST
 
-static int init_again(void)
+
+/* Waiters woken by a shutdown hold no promise: the queue may be
+ * initialised again before they run, and they still report the shutdown
+ * that woke them, taking and putting nothing in the new queue. */
+START_TEST(waiters_woken_by_shutdown_report_it_after_a_new_init)
 {
-    return async_queue_init(&q, &loop, qbuf, sizeof(int), 4,
-                            ASYNC_QUEUE_FIFO, NULL);
+    open_queue(ASYNC_QUEUE_FIFO, 1);
+    start_getter(0, 0, 0);
+    run_until_idle();
+    ck_assert_int_eq(async_queue_shutdown(&q, 0), 0); /* wakes g0 */
+    ck_assert_int_eq(init_again(), 0);
+    ck_assert_int_eq(put_now(5), 0);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "g0:ESHUTDOWN@0");
+    ck_assert_int_eq(take(), 5);
+
+    ck_assert_int_eq(put_now(6), 0);
+    ck_assert_int_eq(put_now(7), 0);
+    ck_assert_int_eq(put_now(8), 0);
+    ck_assert_int_eq(put_now(9), 0); /* full: capacity 4 */
+    start_putter(0, 10, 0, 0);
+    run_until_idle();
+    ck_assert_int_eq(async_queue_shutdown(&q, 1), 0); /* wakes p0 */
+    ck_assert_int_eq(init_again(), 0);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "g0:ESHUTDOWN@0 p0:ESHUTDOWN@0");
+    ck_assert_int_eq(async_queue_size(&q), 0);
+    ck_assert_int_eq(async_queue_unfinished(&q), 0);
 }
+END_TEST
 
 START_TEST(init_of_a_queue_with_waiters_is_ebusy_and_changes_nothing)
 {
@@ -1547,6 +1676,33 @@ START_TEST(null_items_are_einval_and_change_nothing)
     ck_assert_int_eq(pr.get, ASYNC_EINVAL);
     ck_assert_int_eq(async_queue_size(&q), 1);
     ck_assert_int_eq(async_queue_unfinished(&q), 1);
+    ck_assert_int_eq(take(), 1);
+}
+END_TEST
+
+/* A task awaits only its own loop's queue: another loop would wake it. */
+START_TEST(awaiting_another_loops_queue_is_einval_and_changes_nothing)
+{
+    static async_loop_t other;
+    static async_timer_t *other_timers[4];
+    static struct prober pr;
+    static async_task_t prt;
+    ck_assert_int_eq(async_loop_init(&other, other_timers, 4), 0);
+    ck_assert_int_eq(async_queue_init(&q, &other, qbuf, sizeof(int), 1,
+                                      ASYNC_QUEUE_FIFO, NULL), 0);
+    ck_assert_int_eq(put_now(1), 0); /* full, one unfinished */
+    pr.target = &q;
+    pr.item = 9;
+    ck_assert_int_eq(async_task_create(&loop, &prt, probe_awaiting_ops, &pr),
+                     0);
+    run_until_idle();
+    ck_assert_int_eq(pr.put, ASYNC_EINVAL);
+    ck_assert_int_eq(pr.get, ASYNC_EINVAL);
+    ck_assert_int_eq(pr.join, ASYNC_EINVAL);
+    ck_assert_int_eq(pr.item, 9);
+    ck_assert_int_eq(async_queue_size(&q), 1);
+    ck_assert_int_eq(async_queue_unfinished(&q), 1);
+    ck_assert_int_eq(async_loop_close(&other), 0); /* nobody waits there */
     ck_assert_int_eq(take(), 1);
 }
 END_TEST
@@ -1863,6 +2019,7 @@ static Suite *queue_suite(void)
     IN_EVERY_ORDER(tc,
         join_waits_for_the_last_task_done_and_wakes_every_joiner);
     tcase_add_test(tc, task_done_at_zero_is_estate_and_the_count_stays_zero);
+    tcase_add_test(tc, the_unfinished_count_stops_at_int_max);
     tcase_add_test(tc,
         a_worker_cancelled_mid_item_marks_it_done_in_its_cleanup);
     suite_add_tcase(s, tc);
@@ -1890,6 +2047,7 @@ static Suite *queue_suite(void)
     tc = loop_tcase("orders");
     tcase_add_test(tc, lifo_gets_the_newest_item_first);
     tcase_add_test(tc, priority_follows_the_comparator_and_ties_come_out_fifo);
+    tcase_add_test(tc, the_comparator_gets_items_aligned_as_in_an_array);
     suite_add_tcase(s, tc);
 
     tc = loop_tcase("timeouts");
@@ -1926,10 +2084,13 @@ static Suite *queue_suite(void)
     tcase_add_test(tc,
         init_of_a_queue_with_waiters_is_ebusy_and_changes_nothing);
     tcase_add_test(tc, init_while_a_woken_waiter_holds_a_promise_is_ebusy);
+    tcase_add_test(tc, waiters_woken_by_shutdown_report_it_after_a_new_init);
     tcase_add_test(tc,
         every_operation_on_a_zeroed_queue_is_einval_and_changes_nothing);
     tcase_add_test(tc, null_items_are_einval_and_change_nothing);
     tcase_add_test(tc, awaiting_operations_outside_a_task_are_enotask);
+    tcase_add_test(tc,
+        awaiting_another_loops_queue_is_einval_and_changes_nothing);
     suite_add_tcase(s, tc);
 
     tc = loop_tcase("conservation");

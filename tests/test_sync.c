@@ -582,6 +582,40 @@ START_TEST(null_or_uninitialised_objects_are_refused)
 }
 END_TEST
 
+/* Objects of another loop would wake the task there: each wait and the
+ * release are refused, and nothing is taken. */
+static int foreign_waits(async_loop_t *l, void *frame)
+{
+    struct bad_waits *b = frame;
+    ASYNC_BEGIN(l, b);
+    AWAIT_TRY(b->rc[0], async_event_wait(l, &ev));
+    AWAIT_TRY(b->rc[1], async_lock_acquire(l, &lock));
+    AWAIT_TRY(b->rc[2], async_semaphore_acquire(l, &sem));
+    b->rc[3] = async_lock_release(l, &lock);
+    ASYNC_END;
+}
+
+START_TEST(another_loops_objects_are_refused_and_change_nothing)
+{
+    static async_loop_t other;
+    static struct bad_waits b;
+    static async_task_t tb;
+    int i;
+    ck_assert_int_eq(async_loop_init(&other, NULL, 0), 0);
+    ck_assert_int_eq(async_event_init(&ev, &other), 0);
+    ck_assert_int_eq(async_lock_init(&lock, &other), 0);
+    ck_assert_int_eq(async_semaphore_init(&sem, &other, 1), 0);
+    ck_assert_int_eq(async_event_set(&ev), 0); /* each could complete */
+    ck_assert_int_eq(async_task_create(&loop, &tb, foreign_waits, &b), 0);
+    run_until_idle();
+    for (i = 0; i < 4; i++)
+        ck_assert_int_eq(b.rc[i], ASYNC_EINVAL);
+    ck_assert_int_eq(async_lock_locked(&lock), 0);
+    ck_assert_int_eq(async_semaphore_value(&sem), 1);
+    ck_assert_int_eq(async_loop_close(&other), 0);
+}
+END_TEST
+
 START_TEST(awaiting_outside_a_task_is_refused)
 {
     ck_assert_int_eq(async_event_init(&ev, &loop), 0);
@@ -638,6 +672,7 @@ static Suite *sync_suite(void)
     tc = loop_tcase("misuse");
     tcase_add_test(tc, null_or_uninitialised_objects_are_refused);
     tcase_add_test(tc, awaiting_outside_a_task_is_refused);
+    tcase_add_test(tc, another_loops_objects_are_refused_and_change_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
