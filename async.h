@@ -439,7 +439,8 @@ typedef struct async_timer {
 typedef struct async_port {
     /* The current tick. */
     async_tick_t (*now)(void *ctx);
-    /* Block until `ticks` have passed (ASYNC_FOREVER: no deadline) or wake
+    /* Block until `ticks` have passed since the tick now() last returned
+     * (the loop computed ticks from it; ASYNC_FOREVER: no deadline) or wake
      * is called, whichever is first. May return early. */
     void (*idle)(void *ctx, async_tick_t ticks);
     /* Make a blocked idle return. ISR-safe and thread-safe. May be NULL. */

@@ -54,13 +54,14 @@ static uint32_t cortexm_div(uint32_t n, uint32_t d)
 
 static async_tick_t cortexm_now(void *ctx)
 {
-    const async_cortexm_t *p = ctx;
+    async_cortexm_t *p = ctx;
     async_tick_t t = p->ticks;
     /* A 64-bit tick is two loads; read again until no SysTick came between
      * them. Narrower ticks are one load and the loop folds away. */
     if (sizeof(async_tick_t) > sizeof(uint32_t))
         while (t != p->ticks)
             t = p->ticks;
+    p->last = t; /* what idle's `ticks` will count from */
     return t;
 }
 
@@ -68,6 +69,7 @@ static async_tick_t cortexm_now(void *ctx)
 /* The shortest first period a restart leaves, in SysTick counts (core
  * cycles): enough for the bookkeeping, the poll and the store after it. */
 #define CORTEXM_MIN_PERIOD 64u
+#define CORTEXM_STOPPED ((uint32_t)ASYNC_CORTEXM_STOPPED)
 
 /* Restart SysTick so that its next interrupt comes at the span-th tick
  * boundary from now, first counting the whole ticks that have passed in
@@ -77,8 +79,9 @@ static async_tick_t cortexm_now(void *ctx)
  *
  * The counter stops from the second read to the restart, some 25 cycles
  * that the tick count never sees (at 16 MHz and 1 kHz, a tick per 600-odd
- * restarts). The division runs before, on the first read, and is
- * corrected for a boundary the counter crossed meanwhile.
+ * restarts) unless ASYNC_CORTEXM_STOPPED gives them back: the new period
+ * is shortened by as many. The division runs before, on the first read,
+ * and is corrected for a boundary the counter crossed meanwhile.
  *
  * The one-tick reload goes back a few cycles after the restart, which
  * must come before the first period expires: CORTEXM_MIN_PERIOD. (An
@@ -115,10 +118,11 @@ static void cortexm_restart(async_cortexm_t *p, uint32_t span)
      * period too short for the reload to come back in time is stretched
      * by a tick, whose boundary is then counted a tick late, not early. */
     v = v - at + more;
-    if (v < CORTEXM_MIN_PERIOD) {
+    if (v < CORTEXM_MIN_PERIOD + CORTEXM_STOPPED) {
         v += per;
         span++;
     }
+    v -= CORTEXM_STOPPED;
     SYST_RVR = v - 1u; /* at most max_span * per - 1: fits 24 bits */
     SYST_CVR = 0;      /* the counter loads RVR on its next clock */
     SYST_CSR = SYST_CSR_RUN;
@@ -146,7 +150,10 @@ static void cortexm_restart(async_cortexm_t *p, uint32_t span)
 static void cortexm_idle(void *ctx, async_tick_t ticks)
 {
     async_cortexm_t *p = ctx;
-    const async_tick_t start = cortexm_now(p);
+    /* ticks counts from the tick the loop computed it from, the one now()
+     * last returned: an interrupt that ran since must not push the
+     * deadline back by its own length. */
+    const async_tick_t start = p->last;
 
     for (;;) {
         async_tick_t gone;
@@ -174,7 +181,9 @@ static void cortexm_idle(void *ctx, async_tick_t ticks)
         if (p->span != 1u)
             cortexm_restart(p, 1u);
 #endif
-        __asm__ volatile("cpsie i" ::: "memory");
+        /* ISB: take the pending interrupt here, before the cpsid above
+         * masks it again (M3/M4 may run two more instructions first). */
+        __asm__ volatile("cpsie i\n\tisb" ::: "memory");
     }
     p->woken = 0;
     __asm__ volatile("cpsie i" ::: "memory");
@@ -193,14 +202,17 @@ int async_cortexm_init(async_cortexm_t *p, uint32_t core_hz)
     if (!p)
         return ASYNC_EINVAL;
     per = cortexm_div(core_hz, ASYNC_CORTEXM_TICK_HZ);
-    /* A reload of 0 would stop SysTick. */
-    if (per < 2u || per - 1u > SYST_RVR_MAX)
+    /* A reload of 0 would stop SysTick; a period rounded down would make
+     * every tick short, and time run fast. */
+    if (per < 2u || per - 1u > SYST_RVR_MAX ||
+        per * ASYNC_CORTEXM_TICK_HZ != core_hz)
         return ASYNC_EINVAL;
     p->port.now = cortexm_now;
     p->port.idle = cortexm_idle;
     p->port.wake = cortexm_wake;
     p->port.ctx = p;
     p->ticks = 0;
+    p->last = 0;
     p->woken = 0;
 #if ASYNC_CORTEXM_TICKLESS
     p->per = per;

@@ -13,7 +13,8 @@
  * 16 MHz, 0.67 s at 25 MHz, 0.26 s at 64 MHz), and an early wake-up counts
  * the whole ticks that passed from the counter. Each such reload stops the
  * counter for some 25 cycles, which the tick count does not see: time runs
- * that much slow per reload. It is off by default because it changes what
+ * that much slow per reload, unless ASYNC_CORTEXM_STOPPED gives them back
+ * (see below). It is off by default because it changes what
  * SysTick_Handler sees: the handler then runs once per idle period, not
  * once per tick, and the tick count moves in steps. Code in SysTick_Handler
  * that must run every tick, or waits for the count to equal a value, needs
@@ -51,6 +52,11 @@
  *
  * Interrupts masked for longer than a tick lose ticks: SysTick remembers
  * only one expiry.
+ *
+ * One core: the PRIMASK lock and the WFI wake-up are the running core's.
+ * On a multi-core part (RP2040), post only from the loop's core and its
+ * interrupts; another core's post would race with them, and would not
+ * end the loop's WFI.
  */
 
 /* ----------------------------------------------------------------------
@@ -71,6 +77,16 @@
  * the same value: it changes async_cortexm_t. */
 #if !defined(ASYNC_CORTEXM_TICKLESS)
 #define ASYNC_CORTEXM_TICKLESS 0
+#endif
+
+/* Tickless only: the core cycles SysTick stands still at each reload, for
+ * the port to give back. It depends on the compiler, its flags, the core
+ * and flash wait states, so the default gives back none. Measure the
+ * cycles between the two SYST_CSR writes in cortexm_restart (with
+ * DWT->CYCCNT, on your build) and set the lowest you see: too large a
+ * value makes time run fast, and sleeps end early. */
+#if !defined(ASYNC_CORTEXM_STOPPED)
+#define ASYNC_CORTEXM_STOPPED 0
 #endif
 
 /* The critical section for async_post where pointer atomics are missing:
@@ -124,6 +140,7 @@ typedef struct async_cortexm {
     async_port_t port;           /* give &p->port to async_loop_set_port */
     volatile async_tick_t ticks; /* private: ticks counted so far */
     volatile uint8_t woken;      /* private: set by wake, cleared by idle */
+    async_tick_t last;           /* private: the tick now() last returned */
 #if ASYNC_CORTEXM_TICKLESS
     volatile uint32_t span;      /* private: ticks the running period is
                                     worth when it expires (1: ticking) */
@@ -135,7 +152,9 @@ typedef struct async_cortexm {
 /* Fill in p and start SysTick from the core clock (core_hz, in Hz) at
  * ASYNC_CORTEXM_TICK_HZ. The tick count starts at 0. Returns 0, or
  * ASYNC_EINVAL for NULL or a clock SysTick cannot divide down to the tick
- * rate (below twice the tick rate, or a reload above 24 bits). */
+ * rate exactly (not a multiple of it, below twice it, or a reload above
+ * 24 bits): choose a tick rate that divides the clock, 1024 Hz for one
+ * that counts a 32768 Hz crystal's multiples. */
 int async_cortexm_init(async_cortexm_t *p, uint32_t core_hz);
 
 /* The SysTick handler's body: call it from SysTick_Handler. Counts the

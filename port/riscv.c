@@ -128,7 +128,8 @@ static void riscv_wake(void *ctx)
 int async_riscv_init(async_riscv_t *p, uintptr_t mtime, uintptr_t mtimecmp,
                      uint32_t mtime_hz)
 {
-    if (!p || !mtime || !mtimecmp || mtime_hz < ASYNC_RISCV_TICK_HZ)
+    if (!p || !mtime || !mtimecmp || mtime_hz < ASYNC_RISCV_TICK_HZ ||
+        mtime_hz % ASYNC_RISCV_TICK_HZ != 0)
         return ASYNC_EINVAL;
     p->port.now = riscv_now;
     p->port.idle = riscv_idle;

@@ -40,7 +40,7 @@
  *     int main(void)
  *     {
  *         __asm__ volatile(ASYNC_RISCV_CSR("csrw mtvec, %0") :: "r"(trap));
- *         async_riscv_init(&port, 0x0200BFF8u, 0x02004000u, 32768u);
+ *         async_riscv_init(&port, 0x0200BFF8u, 0x02004000u, 10000000u);
  *         async_loop_init(&loop, timers, 8);
  *         async_loop_set_port(&loop, &port.port);
  *         return async_loop_run(&loop, &task, app, &frame);
@@ -161,10 +161,12 @@ typedef struct async_riscv {
 
 /* Fill in p, park mtimecmp and enable the machine timer interrupt and
  * interrupts. mtime, mtimecmp: the registers' addresses; mtime_hz: mtime's
- * frequency (a tick is mtime_hz / ASYNC_RISCV_TICK_HZ counts, rounded
- * down). The tick count starts at 0 and wraps at the tick width. Returns
- * 0, or ASYNC_EINVAL for a NULL p or address, or mtime_hz below the tick
- * rate. */
+ * frequency (a tick is mtime_hz / ASYNC_RISCV_TICK_HZ counts). The tick
+ * count starts at 0 and wraps at the tick width. Returns 0, or
+ * ASYNC_EINVAL for a NULL p or address, or an mtime_hz that is not a
+ * multiple of the tick rate (a tick rounded down would make time run
+ * fast): for a 32768 Hz mtime (SiFive FE310) build with
+ * -DASYNC_RISCV_TICK_HZ=1024u. */
 int async_riscv_init(async_riscv_t *p, uintptr_t mtime, uintptr_t mtimecmp,
                      uint32_t mtime_hz);
 

@@ -19,7 +19,8 @@
 #                       values: gnu99 without -Wpedantic)
 #   cross/TARGET+tickless/port/cortex-m.c  the same compile check for the
 #                       Cortex-M port with tickless idle
-#                       (-DASYNC_CORTEXM_TICKLESS=1), on m0plus and m4f
+#                       (-DASYNC_CORTEXM_TICKLESS=1), on m0plus and m4f,
+#                       and +tickless+stopped with ASYNC_CORTEXM_STOPPED
 # Report (stdout, and .ci/out/cross-report.txt):
 #   text/data/bss per object and per target (size's text includes rodata),
 #   the tickless Cortex-M port's next to the ticking one;
@@ -98,6 +99,9 @@ VARIANTS = [
 # they configure; their sizes are reported next to the default port's.
 PORT_VARIANTS = [
     ("tickless", "port/cortex-m.c", ["-DASYNC_CORTEXM_TICKLESS=1"]),
+    # the reload's stopped cycles given back (a value a user measured)
+    ("tickless+stopped", "port/cortex-m.c",
+     ["-DASYNC_CORTEXM_TICKLESS=1", "-DASYNC_CORTEXM_STOPPED=24"]),
 ]
 
 # Public functions by feature, for the link measurements. The core is what
@@ -470,27 +474,27 @@ say("=" * 72)
 say("Sizes in bytes, -Os, each target with its port header as config.")
 say("size's text column includes rodata; data and bss are RAM.")
 say("")
-say("%-10s %-20s %7s %6s %6s" % ("target", "file", "text", "data", "bss"))
+say("%-10s %-28s %7s %6s %6s" % ("target", "file", "text", "data", "bss"))
 for t in TARGETS:
     tot = [0, 0, 0]
     for src in LIB + [t["port"]]:
         s = objsize.get((t["name"], src))
         if not s:
-            say("%-10s %-20s %7s" % (t["name"], src, "(failed)"))
+            say("%-10s %-28s %7s" % (t["name"], src, "(failed)"))
             continue
-        say("%-10s %-20s %7d %6d %6d" % ((t["name"], src) + s))
+        say("%-10s %-28s %7d %6d %6d" % ((t["name"], src) + s))
         for vname, vsrc, _ in PORT_VARIANTS:
             if vsrc != src:
                 continue
             label = "%s, %s" % (os.path.basename(src), vname)
             v = port_variant_size.get((t["name"], vname))
             if v:
-                say("%-10s %-20s %7d %6d %6d" % ((t["name"], label) + v))
+                say("%-10s %-28s %7d %6d %6d" % ((t["name"], label) + v))
             else:
-                say("%-10s %-20s %7s" % (t["name"], label, "(failed)"))
+                say("%-10s %-28s %7s" % (t["name"], label, "(failed)"))
         if src in LIB:
             tot = [a + b for a, b in zip(tot, s)]
-    say("%-10s %-20s %7d %6d %6d"
+    say("%-10s %-28s %7d %6d %6d"
         % ((t["name"], "library total") + tuple(tot)))
     t["library"] = tot
 # What the critical section costs where the port header supplies one.
@@ -498,7 +502,7 @@ obj = os.path.join(work, "m0plus", "async-noport.o")
 rc, out = run([tool(TARGETS[0], "gcc")] + FLAGS + TARGETS[0]["arch"]
               + ["-c", "async.c", "-o", obj])
 if rc == 0:
-    say("%-10s %-20s %7d %6d %6d" % (("m0plus", "async.c, no config")
+    say("%-10s %-28s %7d %6d %6d" % (("m0plus", "async.c, no config")
                                      + berkeley(TARGETS[0], obj)))
     say("(without the port header async_post is safe only from the loop's"
         " own code)")
@@ -507,7 +511,7 @@ for vname, vflags in VARIANTS:
     for src in LIB:
         s = variant_size.get((vname, src), (0, 0, 0))
         tot = [a + b for a, b in zip(tot, s)]
-    say("%-10s %-20s %7d %6d %6d" % (("m0plus", "library, " + vname)
+    say("%-10s %-28s %7d %6d %6d" % (("m0plus", "library, " + vname)
                                      + tuple(tot)))
 say("")
 

@@ -386,6 +386,9 @@ int main(void)
                            ASYNC_RISCV_TICK_HZ - 1u) == ASYNC_EINVAL,
           "init refuses a clock slower than the tick");
     check(async_riscv_init(&port, VIRT_MTIME, VIRT_MTIMECMP(0),
+                           VIRT_MTIME_HZ + 1u) == ASYNC_EINVAL,
+          "init refuses a clock the tick rate does not divide");
+    check(async_riscv_init(&port, VIRT_MTIME, VIRT_MTIMECMP(0),
                            VIRT_MTIME_HZ) == 0,
           "init");
     mtime0 = port.base; /* private, read only here: tick 0's mtime */
