@@ -1456,13 +1456,15 @@ int async_post(async_loop_t *loop, async_callback_t *cb)
     uint32_t was;
     if (!loop || !cb || !cb->fn)
         return ASYNC_EINVAL;
+    /* Read first: once cb is in, the loop may run it, return from its run
+     * and be gone (only the port must outlive the post). */
+    port = loop->port;
     was = post_claim(cb);
     if (was == CB_ATTACHED)
         return ASYNC_EBUSY; /* a pending future's: not ours to run */
     if (was == CB_FREE)
         post_push(loop, cb);
     /* Wake even when coalesced: the loop may be about to idle. */
-    port = loop->port;
     if (port && port->wake)
         port->wake(port->ctx);
     return 0;

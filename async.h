@@ -563,7 +563,9 @@ int async_call_soon(async_loop_t *loop, async_callback_t *cb);
  * post is never lost. Posts run on the next turn after the callbacks
  * already queued with async_call_soon. Returns 0, ASYNC_EINVAL, or
  * ASYNC_EBUSY if cb is a done-callback of a pending future (it runs when
- * the future completes, not before; nothing is queued). */
+ * the future completes, not before; nothing is queued). Once cb is queued
+ * the call touches only the loop's port (to wake it), so a loop that has
+ * run cb may end and be freed while async_post returns; the port may not. */
 int async_post(async_loop_t *loop, async_callback_t *cb);
 #endif
 

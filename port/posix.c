@@ -42,11 +42,12 @@
 
 static async_tick_t posix_now(void *ctx)
 {
+    async_posix_t *p = ctx;
     struct timespec ts;
-    (void)ctx;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (async_tick_t)((uint64_t)ts.tv_sec * 1000u +
-                          (uint64_t)ts.tv_nsec / 1000000u);
+    p->last = (async_tick_t)((uint64_t)ts.tv_sec * 1000u +
+                             (uint64_t)ts.tv_nsec / 1000000u);
+    return p->last;
 }
 
 /* Make the descriptor readable. Called by async_post from any thread or
@@ -75,7 +76,8 @@ static void posix_wake(void *ctx)
 int async_posix_drain(async_posix_t *p)
 {
     if (!p || p->rfd < 0)
-        return ASYNC_EINVAL;
+        return ASYNC__MISUSE(ASYNC_EINVAL, "async_posix_drain: NULL or "
+                                           "closed port");
 #if USE_EVENTFD
     {
         uint64_t count;
@@ -101,14 +103,21 @@ int async_posix_drain(async_posix_t *p)
     return 0;
 }
 
-/* Sleep until the deadline or a wake. poll() sleeps at least ms, so the
- * next turn's tick has reached the deadline; a signal may end it early,
- * which the port contract allows. */
+/* Sleep until the deadline or a wake. ticks counts from the tick now()
+ * last returned: what has passed since (a signal handler, the thread
+ * descheduled) comes off. poll() sleeps at least ms, so the next turn's
+ * tick has reached the deadline; a signal may end it early, which the
+ * port contract allows. */
 static void posix_idle(void *ctx, async_tick_t ticks)
 {
     async_posix_t *p = ctx;
+    const async_tick_t from = p->last;
     struct pollfd pfd;
     int ms;
+    if (ticks != ASYNC_FOREVER) {
+        const async_tick_t gone = (async_tick_t)(posix_now(p) - from);
+        ticks = gone < ticks ? (async_tick_t)(ticks - gone) : 0u;
+    }
     if (ticks == ASYNC_FOREVER)
         ms = -1;
 #if ASYNC_CONFIG_TICK_BITS > 16 /* a 16-bit tick always fits an int */
@@ -127,7 +136,8 @@ static void posix_idle(void *ctx, async_tick_t ticks)
 int async_posix_fd(const async_posix_t *p)
 {
     if (!p || p->rfd < 0)
-        return ASYNC_EINVAL;
+        return ASYNC__MISUSE(ASYNC_EINVAL, "async_posix_fd: NULL or closed "
+                                           "port");
     return p->rfd;
 }
 
@@ -166,22 +176,28 @@ static void close_wake(async_posix_t *p)
 
 int async_posix_init(async_posix_t *p)
 {
+#if ASYNC_CONFIG_THREADS
+    int rc;
+#endif
     if (!p)
-        return ASYNC_EINVAL;
+        return ASYNC__MISUSE(ASYNC_EINVAL, "async_posix_init: NULL port");
     p->rfd = p->wfd = -1;
     p->signalled = 0;
+    p->last = 0;
     if (open_wake(p) < 0) {
         p->rfd = p->wfd = -1;
         return ASYNC_ESYS;
     }
 #if ASYNC_CONFIG_THREADS
-    if (pthread_mutex_init(&p->lock, NULL) != 0) {
+    if ((rc = pthread_mutex_init(&p->lock, NULL)) != 0) {
         close_wake(p);
+        errno = rc;
         return ASYNC_ESYS;
     }
-    if (pthread_cond_init(&p->work, NULL) != 0) {
+    if ((rc = pthread_cond_init(&p->work, NULL)) != 0) {
         pthread_mutex_destroy(&p->lock);
         close_wake(p);
+        errno = rc;
         return ASYNC_ESYS;
     }
     p->head = p->tail = NULL;
@@ -249,9 +265,11 @@ void async_posix_close(async_posix_t *p)
 static async_posix_t *posix_of(const async_loop_t *loop)
 {
     const async_port_t *port = async_loop_port(loop);
+    async_posix_t *p;
     if (!port || port->now != posix_now)
         return NULL;
-    return port->ctx;
+    p = port->ctx;
+    return p->rfd < 0 ? NULL : p; /* closed */
 }
 
 static void *worker(void *arg)
@@ -390,20 +408,22 @@ int async_to_thread(async_loop_t *loop, async_job_t *job, async_job_fn *fn,
     int rc;
 
     if (!t)
-        return ASYNC_ENOTASK;
+        return ASYNC__MISUSE(ASYNC_ENOTASK, "async_to_thread outside a task");
     if (!job)
-        return ASYNC_EINVAL;
+        return ASYNC__MISUSE(ASYNC_EINVAL, "async_to_thread: NULL job");
     if (job->busy) {
         /* Evaluated again once job_run has ended: its result. */
         if (job->task != t)
-            return ASYNC_EBUSY;
+            return ASYNC__MISUSE(ASYNC_EBUSY, "async_to_thread: another "
+                                              "task awaits this job");
         rc = async_call(loop, job_run, job);
         if (rc != ASYNC_WAIT)
             job->busy = 0;
         return rc;
     }
     if (!fn || !(p = posix_of(loop)))
-        return ASYNC_EINVAL;
+        return ASYNC__MISUSE(ASYNC_EINVAL, "async_to_thread: NULL function, "
+                                           "or no open POSIX port");
     if (async_future_init(&job->done, loop) < 0 ||
         async_callback_init(&job->posted, job_done, job) < 0)
         return ASYNC_EBUSY; /* only if the job was copied mid-flight */

@@ -63,9 +63,15 @@
 #endif
 
 /* Threads in the to_thread pool. They start one at a time, when a job finds
- * every started worker busy, so a program that never offloads starts none. */
+ * every started worker busy, so a program that never offloads starts none.
+ * It sizes async_posix_t, as ASYNC_CONFIG_THREADS does: build the port and
+ * its users with the same values (a mismatch fails to link, see
+ * async_posix_init). A plain number: it becomes part of a name. */
 #if !defined(ASYNC_POSIX_WORKERS)
 #define ASYNC_POSIX_WORKERS 4
+#endif
+#if ASYNC_POSIX_WORKERS < 1
+#error "ASYNC_POSIX_WORKERS must be at least 1"
 #endif
 
 #if ASYNC_CONFIG_THREADS
@@ -84,6 +90,7 @@ typedef struct async_posix {
     async_port_t port;
     int rfd, wfd;    /* private: wake descriptor(s); equal for an eventfd */
     int signalled;   /* private: 1 once woken and not yet drained */
+    async_tick_t last; /* private: the tick now() last returned */
 #if ASYNC_CONFIG_THREADS
     pthread_mutex_t lock;      /* private: guards everything below */
     pthread_cond_t work;       /* private: a job was queued, or stop */
@@ -95,17 +102,31 @@ typedef struct async_posix {
 #endif
 } async_posix_t;
 
-/* Open the wake descriptor and fill in p->port. p need not be zeroed.
- * Returns 0, ASYNC_EINVAL if p is NULL, or ASYNC_ESYS if the descriptor
- * cannot be created (errno says why). Worker threads start later, on
- * demand. */
+/* Open the wake descriptor and fill in p->port. p need not be zeroed, so
+ * an open port cannot be told from garbage: close it before initialising
+ * it again. Returns 0, ASYNC_EINVAL if p is NULL, or ASYNC_ESYS if the
+ * descriptor, the pool's mutex or its condition variable cannot be
+ * created (errno says why). Worker threads start later, on demand.
+ *
+ * Its link name spells the settings that shape async_posix_t (threads,
+ * workers), so code built with other values fails to link, e.g.
+ * "undefined reference to async_posix_init__threads1_workers8". */
+#if ASYNC_CONFIG_THREADS
+#define async_posix_init ASYNC__POSIX_ABI(ASYNC_POSIX_WORKERS)
+#else
+#define async_posix_init async_posix_init__threads0
+#endif
+#define ASYNC__POSIX_ABI(w) ASYNC__POSIX_ABI_PASTE(w)
+#define ASYNC__POSIX_ABI_PASTE(w) async_posix_init__threads1_workers##w
 int async_posix_init(async_posix_t *p);
 
 /* Stop and join the worker threads, then close the descriptor. Call it
  * after the loop is done with the port (async_loop_run returned, or
  * async_loop_set_port(loop, NULL)) and no async_to_thread job is in flight;
  * an async_loop_run that returned has already waited for every job. Safe on
- * a p whose init failed, and idempotent. Loop thread only. */
+ * a p whose init failed, and idempotent. Loop thread only. A closed port
+ * refuses async_to_thread (ASYNC_EINVAL), and nothing can wake a loop that
+ * still idles on it. */
 void async_posix_close(async_posix_t *p);
 
 /* Embedding: the descriptor that becomes readable when the loop is woken,

@@ -13,6 +13,8 @@
  */
 #include "posix_harness.h"
 
+#include <stdlib.h>
+
 /* ---------------------------------------------------------------- gates */
 
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -628,6 +630,83 @@ START_TEST(a_loop_without_the_posix_port_is_refused)
 }
 END_TEST
 
+/* A closed port has no wake descriptor and no pool: nothing to run on. */
+START_TEST(a_closed_port_is_refused)
+{
+    static struct refusals r;
+    static async_task_t task;
+    async_posix_close(&posix);
+    r.valid_too = 1;
+    ck_assert_int_eq(async_loop_run(&loop, &task, refusals_main, &r), 0);
+    ck_assert_int_eq(r.rc[2], ASYNC_EINVAL);
+    ck_assert_int_eq(r.ran, 0);
+}
+END_TEST
+
+/* "An async_loop_run that returned has already waited for every job": the
+ * loop may then be freed at once, while the worker that posted its last
+ * result may still be returning from async_post. That worker must touch
+ * only the port (which outlives it) after its post is in. The loop keeps
+ * yielding, so it takes the post without waiting for the wake (which
+ * would order the worker's last steps before it); on the heap, a late
+ * access is one ThreadSanitizer and AddressSanitizer can see. */
+static int seven(void *arg)
+{
+    (void)arg;
+    return 7;
+}
+
+struct offload_seven {
+    async_frame_t co;
+    async_job_t job;
+    int rc;
+};
+
+static int offload_seven(async_loop_t *l, void *frame)
+{
+    struct offload_seven *o = frame;
+    ASYNC_BEGIN(l, o);
+    AWAIT_TRY(o->rc, async_to_thread(l, &o->job, seven, NULL));
+    ASYNC_END;
+}
+
+struct short_lived {
+    async_frame_t co;
+    struct offload_seven o;
+    async_task_t offload;
+};
+
+static int short_lived(async_loop_t *l, void *frame)
+{
+    struct short_lived *s = frame;
+    ASYNC_BEGIN(l, s);
+    async_task_create(l, &s->offload, offload_seven, &s->o);
+    while (async_task_state(&s->offload) != ASYNC_TASK_DONE)
+        AWAIT(async_yield(l));
+    ASYNC_END;
+}
+
+START_TEST(a_loop_may_be_freed_as_soon_as_its_run_returns)
+{
+    int round;
+    for (round = 0; round < 50; round++) {
+        static async_timer_t *heap[4];
+        static struct short_lived s;
+        static async_task_t task;
+        async_loop_t *l = calloc(1, sizeof *l);
+        ck_assert_ptr_nonnull(l);
+        memset(&s, 0, sizeof s);
+        memset(&task, 0, sizeof task);
+        ck_assert_int_eq(async_loop_init(l, heap, 4), 0);
+        ck_assert_int_eq(async_loop_set_port(l, &posix.port), 0);
+        ck_assert_int_eq(async_loop_run(l, &task, short_lived, &s), 0);
+        ck_assert_int_eq(s.o.rc, 7);
+        ck_assert_int_eq(async_loop_close(l), 0);
+        free(l);
+    }
+}
+END_TEST
+
 /* A job in flight belongs to its task: another task gets ASYNC_EBUSY and
  * the first await is not disturbed. */
 struct thief {
@@ -710,6 +789,8 @@ static Suite *to_thread_suite(void)
     tcase_add_test(tc, bad_arguments_are_refused_and_change_nothing);
     tcase_add_test(tc, a_loop_without_the_posix_port_is_refused);
     tcase_add_test(tc, a_job_in_flight_is_busy_for_other_tasks);
+    tcase_add_test(tc, a_closed_port_is_refused);
+    tcase_add_test(tc, a_loop_may_be_freed_as_soon_as_its_run_returns);
     suite_add_tcase(s, tc);
     return s;
 }
