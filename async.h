@@ -270,11 +270,15 @@ struct async_frame {
 #if ASYNC_CONFIG_LC_GOTO
 #define ASYNC__LC_UNWIND ((void *)1)
 #define ASYNC__LC_END ((void *)2)
+/* The label's address taken (and dropped) keeps clang accepting the
+ * computed goto in a coroutine that has no AWAIT, and so no other. */
 #define ASYNC__LC_DISPATCH(lc)                                                \
     switch ((lc) == ASYNC__LC_UNWIND ? 1 : (lc) == ASYNC__LC_END ? 2 : 0) {   \
     case 0:                                                                   \
+        (void)&&async__lc_start;                                              \
         if (lc)                                                               \
-            goto *(lc);
+            goto *(lc);                                                       \
+    async__lc_start:
 #define ASYNC__LC_UNWIND_CASE ASYNC__FALLTHROUGH case 1:
 #define ASYNC__LC_END_CASE ASYNC__FALLTHROUGH case 2:
 #define ASYNC__LC_NAME2(line) async__resume_##line

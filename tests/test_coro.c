@@ -147,6 +147,32 @@ START_TEST(return_inside_cleanup_overrides)
 }
 END_TEST
 
+/* A coroutine need not await at all: its body and cleanup still run once
+ * and its result comes back (in both resume-point flavours). */
+struct no_await {
+    async_frame_t co;
+};
+
+static int no_await(async_loop_t *l, void *frame)
+{
+    struct no_await *n = frame;
+    ASYNC_BEGIN(l, n);
+    trace("body");
+    ASYNC_RETURN(4);
+    ASYNC_FINALLY;
+    trace("cleanup %d", ASYNC_RESULT);
+    ASYNC_END;
+}
+
+START_TEST(a_coroutine_without_an_await_runs_once)
+{
+    static struct no_await n;
+    static async_task_t task;
+    ck_assert_int_eq(async_loop_run(&loop, &task, no_await, &n), 4);
+    ck_assert_str_eq(TRACE, "body cleanup 4");
+}
+END_TEST
+
 /* Recursion: a chain of 10000 frames. Resuming never walks the chain and
  * the C stack stays flat, so this neither slows down nor overflows. */
 struct rec {
@@ -297,6 +323,7 @@ static Suite *coro_suite(void)
     tcase_add_test(tc, await_try_catches_and_frames_are_reusable);
     tcase_add_test(tc, cleanup_may_await_and_keeps_the_result);
     tcase_add_test(tc, return_inside_cleanup_overrides);
+    tcase_add_test(tc, a_coroutine_without_an_await_runs_once);
     tcase_add_test(tc, deep_recursion_keeps_the_c_stack_flat);
     tcase_add_test(tc, async_call_misuse_is_refused);
     tcase_add_test(tc, error_names_come_from_one_table);
