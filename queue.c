@@ -27,17 +27,21 @@ enum { Q_LIVE = 1 };
 
 #define misuse ASYNC__MISUSE
 
-static ASYNC__INLINE unsigned char *slot_at(const async_queue_t *q,
+/* Slot i of the FIFO and LIFO ring. */
+static ASYNC__INLINE unsigned char *ring_at(const async_queue_t *q,
                                             uint32_t i)
 {
-#if ASYNC_CONFIG_QUEUE_ORDERS
-    return q->buf + (size_t)i * (q->item_size + q->tag);
-#else
     return q->buf + (size_t)i * q->item_size;
-#endif
 }
 
 #if ASYNC_CONFIG_QUEUE_ORDERS
+
+/* Entry i of the priority heap: the item, then its tag. */
+static ASYNC__INLINE unsigned char *slot_at(const async_queue_t *q,
+                                            uint32_t i)
+{
+    return q->buf + (size_t)i * (q->item_size + q->tag);
+}
 
 static uint32_t seq_of(const async_queue_t *q, uint32_t i)
 {
@@ -75,7 +79,7 @@ static void push_item(async_queue_t *q, const void *item)
     i = q->head + q->count;
     if (i >= q->capacity)
         i -= q->capacity;
-    ASYNC_MEMCPY(slot_at(q, i), item, q->item_size);
+    ASYNC_MEMCPY(ring_at(q, i), item, q->item_size);
 #else
     switch (q->order) {
     case ASYNC_QUEUE_PRIORITY:
@@ -92,7 +96,7 @@ static void push_item(async_queue_t *q, const void *item)
         i = q->head + q->count;
         if (i >= q->capacity)
             i -= q->capacity;
-        ASYNC_MEMCPY(slot_at(q, i), item, q->item_size);
+        ASYNC_MEMCPY(ring_at(q, i), item, q->item_size);
         break;
     }
 #endif
@@ -102,7 +106,7 @@ static void push_item(async_queue_t *q, const void *item)
 static void pop_item(async_queue_t *q, void *item)
 {
 #if !ASYNC_CONFIG_QUEUE_ORDERS
-    ASYNC_MEMCPY(item, slot_at(q, q->head), q->item_size);
+    ASYNC_MEMCPY(item, ring_at(q, q->head), q->item_size);
     if (++q->head == q->capacity)
         q->head = 0;
     q->count--;
@@ -110,7 +114,7 @@ static void pop_item(async_queue_t *q, void *item)
     uint32_t i, c, last;
     switch (q->order) {
     case ASYNC_QUEUE_FIFO:
-        ASYNC_MEMCPY(item, slot_at(q, q->head), q->item_size);
+        ASYNC_MEMCPY(item, ring_at(q, q->head), q->item_size);
         if (++q->head == q->capacity)
             q->head = 0;
         q->count--;
@@ -119,7 +123,7 @@ static void pop_item(async_queue_t *q, void *item)
         i = q->head + q->count - 1;
         if (i >= q->capacity)
             i -= q->capacity;
-        ASYNC_MEMCPY(item, slot_at(q, i), q->item_size);
+        ASYNC_MEMCPY(item, ring_at(q, i), q->item_size);
         q->count--;
         break;
     default:
