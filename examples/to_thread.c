@@ -6,13 +6,14 @@
  * the POSIX port's worker pool. A fourth blocking call waits until it has
  * seen a ticker task on the loop tick five times: it can only return if
  * the loop keeps running while threads block. Then a slow blocking call is
- * cancelled half-way: a thread cannot
- * be interrupted, so the await returns ASYNC_ECANCELED only once the call
- * has finished with the frame it was given, and its result is discarded.
+ * cancelled while it blocks: a thread cannot be interrupted, so the await
+ * returns ASYNC_ECANCELED only once the call has finished with the frame
+ * it was given, and its result is discarded.
  *
  * This example always uses the POSIX port (worker threads post their
  * results to the loop), so --virtual, which the test suite passes, changes
- * nothing. Its output does not depend on timing.
+ * nothing. Its output does not depend on timing: each step waits for the
+ * thread's own signal, never for a guess at how long a thread takes.
  *
  *     cc -std=c99 -I. -Iport examples/to_thread.c async.c queue.c port/posix.c -lpthread
  */
@@ -35,14 +36,17 @@ static int count_primes(void *arg)
     return count;
 }
 
-/* Another one, slow on purpose: it sleeps like a slow disk or socket. */
-static volatile int slow_finished; /* set by the worker, read on the loop */
+/* Another one, slow on purpose: like a read from a slow device, it blocks
+ * until its data arrives, which here is when the loop says so. */
+static int slow_started, data_arrived, slow_finished; /* shared: atomics */
 
 static int slow_read(void *arg)
 {
-    struct timespec ts = {0, 200 * 1000 * 1000}; /* 200 ms */
+    struct timespec ts = {0, 1000 * 1000}; /* 1 ms */
     (void)arg;
-    nanosleep(&ts, NULL);
+    __atomic_store_n(&slow_started, 1, __ATOMIC_RELEASE);
+    while (!__atomic_load_n(&data_arrived, __ATOMIC_ACQUIRE))
+        nanosleep(&ts, NULL);
     __atomic_store_n(&slow_finished, 1, __ATOMIC_RELEASE);
     return 42;
 }
@@ -120,7 +124,7 @@ struct app {
     async_job_t watch;
     struct ticker tick;
     struct reader read;
-    int stop, i, seen, failed;
+    int stop, i, seen, blocked, failed;
 };
 
 static int app(async_loop_t *loop, void *frame)
@@ -149,15 +153,22 @@ static int app(async_loop_t *loop, void *frame)
                  async_gather_result(&a->gather, 1) != 5133 ||
                  async_gather_result(&a->gather, 2) != 9592;
 
-    /* Cancel a slow call 50 ms in. */
+    /* Cancel a slow call while a thread blocks in it. */
     async_task_create(loop, &a->read_task, reader, &a->read);
-    AWAIT(async_sleep(loop, 50));
+    while (!__atomic_load_n(&slow_started, __ATOMIC_ACQUIRE))
+        AWAIT(async_sleep(loop, 1));
     async_task_cancel(loop, &a->read_task);
+    AWAIT(async_sleep(loop, 20));
+    a->blocked = async_task_state(&a->read_task) != ASYNC_TASK_DONE;
+    printf("20 ms after the cancel, the read still waits for its thread: "
+           "%s\n", a->blocked ? "yes" : "no");
+    __atomic_store_n(&data_arrived, 1, __ATOMIC_RELEASE);
     AWAIT_TRY(a->i, async_task_wait(loop, &a->read_task));
     printf("the cancelled read returned %s\n", async_strerror_name(a->i));
     printf("after its blocking call had finished: %s\n",
            a->read.finished_first ? "yes" : "no");
-    a->failed |= a->i != ASYNC_ECANCELED || !a->read.finished_first;
+    a->failed |= !a->blocked || a->i != ASYNC_ECANCELED ||
+                 !a->read.finished_first;
     ASYNC_RETURN(a->failed);
     ASYNC_END;
 }
