@@ -342,16 +342,23 @@ struct async_frame {
 /* End the body (and the cleanup section). The coroutine returns its result:
  * 0 unless ASYNC_RETURN or an error said otherwise. A resume at a point the
  * body does not own (an AWAIT inside a switch of its own, in the default
- * flavour) ends it with ASYNC_ESTATE instead of silently. */
+ * flavour) is a bug the compiler cannot see: the coroutine then ends with
+ * ASYNC_ESTATE through its cleanup section (once: a point lost inside the
+ * section ends the coroutine at once), and the operation it was
+ * suspended in is abandoned, with whatever that operation held (a queue
+ * item promised to it stays promised, so that queue cannot be used again). */
 #define ASYNC_END                                                             \
     ASYNC__LC_END_CASE                                                        \
         break;                                                                \
     default:                                                                  \
         /* No FINALLY to unwind to; any other point is not ours: an AWAIT    \
          * inside the body's own switch registered its case there. */         \
-        if (async__f->lc != ASYNC__LC_UNWIND)                                 \
-            async__f->result = ASYNC__MISUSE(ASYNC_ESTATE,                    \
-                "resumed at an unknown point: an AWAIT inside a switch?");   \
+        if (async__f->lc != ASYNC__LC_UNWIND) {                               \
+            async__f->result = async__lost_point(async__l);                   \
+            async__f->lc = (async__f->flags & ASYNC__FRAME_CLEANUP)           \
+                               ? ASYNC__LC_END : ASYNC__LC_UNWIND;            \
+            goto async__top;                                                  \
+        }                                                                     \
     }                                                                         \
     if (0)                                                                    \
         goto async__top;                                                      \
@@ -417,6 +424,7 @@ struct async_frame {
 #define ASYNC_RESULT (async__f->result)
 
 /* private */
+int async__lost_point(async_loop_t *loop);
 static inline void async__enter_cleanup(async_frame_t *f)
 {
     f->flags |= ASYNC__FRAME_CLEANUP;

@@ -308,6 +308,73 @@ START_TEST(await_inside_an_own_switch_fails_loudly)
     ck_assert_uint_eq(NOW, 10);
 }
 END_TEST
+
+/* The same trap with a cleanup section: it runs once, as for any other
+ * end, and its own AWAIT starts afresh: the wake meant for the lost point
+ * (a queue get, which finishes its work on resume) does not end it. */
+static async_queue_t lost_q;
+static int lost_buf[1];
+
+static int own_switch_cleanup(async_loop_t *l, void *frame)
+{
+    struct own_switch *s = frame;
+    ASYNC_BEGIN(l, s);
+    switch (s->i) {
+    case 0:
+        AWAIT(async_queue_get(l, &lost_q, &s->i));
+        trace("unreachable");
+        break;
+    }
+    ASYNC_FINALLY;
+    trace("cleanup:%s", res(ASYNC_RESULT));
+    AWAIT(async_sleep(l, 5));
+    trace("slept@%u", (unsigned)NOW);
+    ASYNC_END;
+}
+
+/* Lost inside the cleanup section itself: the section is not run again. */
+static int own_switch_in_cleanup(async_loop_t *l, void *frame)
+{
+    struct own_switch *s = frame;
+    ASYNC_BEGIN(l, s);
+    ASYNC_FINALLY;
+    trace("cleanup");
+    switch (s->i) {
+    case 0:
+        AWAIT(async_sleep(l, 10));
+        trace("unreachable");
+        break;
+    }
+    ASYNC_END;
+}
+
+START_TEST(await_inside_an_own_switch_in_the_cleanup_ends_it_once)
+{
+    static struct own_switch s;
+    static async_task_t task;
+    ck_assert_int_eq(async_loop_run(&loop, &task, own_switch_in_cleanup, &s),
+                     ASYNC_ESTATE);
+    ck_assert_str_eq(TRACE, "cleanup");
+    ck_assert_uint_eq(NOW, 10);
+}
+END_TEST
+
+START_TEST(await_inside_an_own_switch_still_runs_the_cleanup)
+{
+    static struct own_switch s;
+    static async_task_t task;
+    int item = 7;
+    ck_assert_int_eq(async_queue_init(&lost_q, &loop, lost_buf, sizeof item,
+                                      1, ASYNC_QUEUE_FIFO, NULL), 0);
+    ck_assert_int_eq(async_task_create(&loop, &task, own_switch_cleanup, &s),
+                     0);
+    async_loop_run_once(&loop); /* it waits in the get */
+    ck_assert_int_eq(async_queue_put_nowait(&lost_q, &item), 0);
+    run_until_idle();
+    ck_assert_int_eq(async_task_result(&task), ASYNC_ESTATE);
+    ck_assert_str_eq(TRACE, "cleanup:ESTATE slept@5");
+}
+END_TEST
 #endif
 
 #ifdef CORO_EXTRA_TESTS
@@ -330,6 +397,8 @@ static Suite *coro_suite(void)
     tcase_add_test(tc, every_error_code_has_a_name_and_a_sentence);
 #if !ASYNC_CONFIG_LC_GOTO
     tcase_add_test(tc, await_inside_an_own_switch_fails_loudly);
+    tcase_add_test(tc, await_inside_an_own_switch_still_runs_the_cleanup);
+    tcase_add_test(tc, await_inside_an_own_switch_in_the_cleanup_ends_it_once);
 #endif
 #ifdef CORO_EXTRA_CASES
     CORO_EXTRA_CASES(tc);
