@@ -149,6 +149,8 @@ typedef int64_t async__stick_t;
 #endif
 #define ASYNC__ABI_PASTE(fn, a, b, c) fn##__##a##_##b##_##c
 #define ASYNC__ABI_NAME(fn, a, b, c) ASYNC__ABI_PASTE(fn, a, b, c)
+#define ASYNC__ABI(fn)                                                        \
+    ASYNC__ABI_NAME(fn, ASYNC__ABI_TICK, ASYNC__ABI_DEBUG, ASYNC__ABI_LC)
 
 /* Wait without a deadline. Never enters the timer heap. */
 #define ASYNC_FOREVER ((async_tick_t)~(async_tick_t)0)
@@ -424,6 +426,7 @@ struct async_frame {
 #define ASYNC_RESULT (async__f->result)
 
 /* private */
+#define async__lost_point ASYNC__ABI(async__lost_point)
 int async__lost_point(async_loop_t *loop);
 static inline void async__enter_cleanup(async_frame_t *f)
 {
@@ -507,10 +510,11 @@ struct async_loop {
  * (tick width, debug fields, resume-point flavour), so code compiled with
  * one and a library built with another fail to link, e.g. "undefined
  * reference to async_loop_init__tick32_debug1_lcswitch", instead of
- * disagreeing about every struct at run time. */
-#define async_loop_init                                                       \
-    ASYNC__ABI_NAME(async_loop_init, ASYNC__ABI_TICK, ASYNC__ABI_DEBUG,       \
-                    ASYNC__ABI_LC)
+ * disagreeing about every struct at run time. async_task_create,
+ * async_call and (in the default flavour) every coroutine body carry the
+ * same suffix, so each file that makes tasks, calls children or defines
+ * coroutines is checked too, not only the one that makes the loop. */
+#define async_loop_init ASYNC__ABI(async_loop_init)
 int async_loop_init(async_loop_t *loop, async_timer_t **heap,
                     uint32_t capacity);
 
@@ -641,6 +645,7 @@ struct async_task {
  * and never runs. Returns 0, ASYNC_EINVAL (NULL argument, uninitialised
  * loop), or ASYNC_EBUSY (task is live, or frame belongs to a live
  * coroutine). */
+#define async_task_create ASYNC__ABI(async_task_create)
 int async_task_create(async_loop_t *loop, async_task_t *task, async_fn *fn,
                       void *frame);
 
@@ -685,6 +690,7 @@ int async_sleep(async_loop_t *loop, async_tick_t ticks);
  * child come back as its result. frame: the child's frame, zeroed or
  * finished. Errors: ASYNC_EINVAL, ASYNC_EBUSY (frame is live: running or
  * suspended somewhere), ASYNC_ENOTASK. */
+#define async_call ASYNC__ABI(async_call)
 int async_call(async_loop_t *loop, async_fn *fn, void *frame);
 
 /* ======================================================================
