@@ -687,9 +687,9 @@ static void call_later(async_loop_t *loop, async_callback_t *cb)
  * posters alike, so exactly one of them links it: queued goes from
  * CB_FREE to CB_QUEUED (to run) or CB_ATTACHED (on a pending future's
  * list, which a post must not take). Interrupts and threads push onto the
- * posted stack; the loop takes it whole. Lock-free where pointer atomics
- * are; else under the port's critical section; else (no port, no atomics)
- * loop thread only.
+ * posted stack; the loop takes it whole. Under the port's critical
+ * section where it has one, else lock-free (async.h requires one of the
+ * two for posting).
  *
  * claim(cb, how): FREE -> how; true if it was free.
  * post_claim(cb): FREE or QUEUED -> QUEUED; returns what it was. Queued
@@ -750,8 +750,7 @@ static int post_pending(async_loop_t *loop)
     ASYNC_PORT_UNLOCK();
     return any;
 }
-#elif ASYNC_CONFIG_POST && defined(__GCC_ATOMIC_POINTER_LOCK_FREE) &&      \
-    __GCC_ATOMIC_POINTER_LOCK_FREE == 2
+#elif ASYNC_CONFIG_POST /* async.h made sure: pointer atomics */
 static int claim(async_callback_t *cb, uint32_t how)
 {
     uint32_t was = CB_FREE;
@@ -794,7 +793,7 @@ static int post_pending(async_loop_t *loop)
 {
     return __atomic_load_n(&loop->posted, __ATOMIC_ACQUIRE) != NULL;
 }
-#else /* loop thread only: no posting, or neither a lock nor atomics */
+#else /* no posting: everything happens on the loop's thread */
 static int claim(async_callback_t *cb, uint32_t how)
 {
     if (cb->queued != CB_FREE)
@@ -806,32 +805,7 @@ static void set_queued(async_callback_t *cb, uint32_t v)
 {
     cb->queued = v;
 }
-#if !ASYNC_CONFIG_POST
 #define post_pending(loop) 0
-#else
-static uint32_t post_claim(async_callback_t *cb)
-{
-    uint32_t was = cb->queued;
-    if (was != CB_ATTACHED)
-        cb->queued = CB_QUEUED;
-    return was;
-}
-static void post_push(async_loop_t *loop, async_callback_t *cb)
-{
-    cb->next = loop->posted;
-    loop->posted = cb;
-}
-static async_callback_t *post_take(async_loop_t *loop)
-{
-    async_callback_t *list = loop->posted;
-    loop->posted = NULL;
-    return list;
-}
-static int post_pending(async_loop_t *loop)
-{
-    return loop->posted != NULL;
-}
-#endif
 #endif
 #define post_release(cb) set_queued((cb), CB_FREE)
 

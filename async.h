@@ -49,8 +49,9 @@
 #define ASYNC_CONFIG_TICK_BITS 32
 #endif
 
-/* 1: keep task names and suspension points, check invariants, report misuse
- * through async_debug_hook. Costs RAM per task. */
+/* 1: keep task names and suspension points and count the queue items each
+ * task holds (async_loop_dump shows them), and report misuse through
+ * async_debug_hook. Costs RAM per task and frame. */
 #if !defined(ASYNC_CONFIG_DEBUG)
 #define ASYNC_CONFIG_DEBUG 0
 #endif
@@ -63,8 +64,8 @@
 
 /* Features, each 1 (built) or 0 (left out, to save flash): gather,
  * timeouts (wait_for), futures and done-callbacks, event/lock/semaphore,
- * posting from interrupts and threads, LIFO and priority queue orders,
- * the sentences of async_strerror (names stay). */
+ * LIFO and priority queue orders, the sentences of async_strerror (names
+ * stay). Posting from interrupts and threads (ASYNC_CONFIG_POST) is below. */
 #if !defined(ASYNC_CONFIG_GATHER)
 #define ASYNC_CONFIG_GATHER 1
 #endif
@@ -76,9 +77,6 @@
 #endif
 #if !defined(ASYNC_CONFIG_SYNC)
 #define ASYNC_CONFIG_SYNC 1
-#endif
-#if !defined(ASYNC_CONFIG_POST)
-#define ASYNC_CONFIG_POST 1
 #endif
 #if !defined(ASYNC_CONFIG_QUEUE_ORDERS)
 #define ASYNC_CONFIG_QUEUE_ORDERS 1
@@ -107,13 +105,28 @@
 #endif
 #endif
 
-/* Posting from interrupts and threads (async_post) needs either lock-free
- * pointer atomics (GCC/Clang __atomic builtins: x86, Cortex-M3 and up,
- * RV32A) or a critical section. Define both macros to use a critical
- * section instead (a port for Cortex-M0+ masks PRIMASK); with neither,
- * posting is only safe from the loop's own thread. */
+/* Posting from interrupts and threads (async_post, ASYNC_CONFIG_POST)
+ * needs either lock-free pointer atomics (GCC/Clang __atomic builtins:
+ * x86, Cortex-M3 and up, RV32A) or a critical section: define both
+ * ASYNC_PORT_LOCK() and ASYNC_PORT_UNLOCK() (the Cortex-M and RISC-V port
+ * headers do: they mask interrupts). Where there is neither, posting
+ * defaults to 0 and forcing it to 1 is an #error, because an interrupt
+ * could then lose a post. */
 #if defined(ASYNC_PORT_LOCK) != defined(ASYNC_PORT_UNLOCK)
 #error "define both ASYNC_PORT_LOCK and ASYNC_PORT_UNLOCK, or neither"
+#endif
+#if defined(ASYNC_PORT_LOCK) ||                                               \
+    (defined(__GCC_ATOMIC_POINTER_LOCK_FREE) &&                               \
+     __GCC_ATOMIC_POINTER_LOCK_FREE == 2)
+#define ASYNC__POST_SAFE 1
+#else
+#define ASYNC__POST_SAFE 0
+#endif
+#if !defined(ASYNC_CONFIG_POST)
+#define ASYNC_CONFIG_POST ASYNC__POST_SAFE
+#endif
+#if ASYNC_CONFIG_POST && !ASYNC__POST_SAFE
+#error "ASYNC_CONFIG_POST needs pointer atomics or ASYNC_PORT_LOCK/UNLOCK (include your port's header as the config file)"
 #endif
 
 #if ASYNC_CONFIG_TICK_BITS == 16

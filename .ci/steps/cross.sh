@@ -504,8 +504,20 @@ rc, out = run([tool(TARGETS[0], "gcc")] + FLAGS + TARGETS[0]["arch"]
 if rc == 0:
     say("%-10s %-28s %7d %6d %6d" % (("m0plus", "async.c, no config")
                                      + berkeley(TARGETS[0], obj)))
-    say("(without the port header async_post is safe only from the loop's"
-        " own code)")
+    say("(without the port header Cortex-M0+ has neither pointer atomics nor"
+        " a critical section: async_post is left out)")
+# There, posting must be left out by default and refused when forced: an
+# interrupt could lose a post made without atomics or a critical section.
+rc_forced, out_forced = run([tool(TARGETS[0], "gcc")] + FLAGS + TARGETS[0]["arch"]
+                            + ["-DASYNC_CONFIG_POST=1", "-c", "async.c",
+                               "-o", obj + ".forced"])
+rc_nm, syms_nm = run([tool(TARGETS[0], "nm"), obj]) if rc == 0 else (1, out)
+record("cross/m0plus-no-port-posting", rc == 0 and rc_nm == 0
+       and " async_post" not in syms_nm and rc_forced != 0
+       and "ASYNC_CONFIG_POST needs" in out_forced,
+       "default build rc=%d, async_post %s; forced POST=1 rc=%d: %s"
+       % (rc, "absent" if " async_post" not in syms_nm else "PRESENT",
+          rc_forced, out_forced.strip()[-300:]))
 for vname, vflags in VARIANTS:
     tot = [0, 0, 0]
     for src in LIB:
