@@ -527,6 +527,11 @@ static int cancel(async_loop_t *loop, async_task_t *t, async_frame_t *scope)
     int passed;
     if (t->flags & TF_PASSING)
         return 0;
+    /* One from outside is pending (held back by a cleanup section, or the
+     * task is about to run): another adds nothing, and is not counted, so
+     * that no pile of repeats wraps the count wait_for compares. */
+    if (!scope && (t->flags & TF_CANCEL))
+        return 1;
 #if ASYNC_CONFIG_TIMEOUT
     t->cancels++; /* what wait_for counts; wraps, only differences count */
 #endif

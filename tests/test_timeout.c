@@ -387,6 +387,61 @@ START_TEST(an_outside_cancel_during_the_expiry_cleanup_is_delivered_once)
 }
 END_TEST
 
+/* A supervisor that repeats its request does not turn it into a timeout:
+ * however many requests pile up while the expiry's cleanup runs, they are
+ * one cancellation from outside (a count of them wrapped at 256). */
+struct pile {
+    async_frame_t co;
+    async_task_t *target;
+    int n, i, ok;
+};
+
+static int pile(async_loop_t *l, void *frame)
+{
+    struct pile *p = frame;
+    ASYNC_BEGIN(l, p);
+    AWAIT(async_sleep(l, 6));
+    for (p->i = 0; p->i < p->n; p->i++)
+        p->ok += async_task_cancel(l, p->target) == 1;
+    ASYNC_END;
+}
+
+START_TEST(repeated_outside_cancels_during_the_expiry_cleanup_are_one_cancel)
+{
+    static const int piles[] = {1, 2, 255, 256, 257, 1000};
+    unsigned i;
+    for (i = 0; i < sizeof piles / sizeof piles[0]; i++) {
+        static struct child c;
+        static struct timed t;
+        static struct pile k;
+        static async_task_t tt, tk;
+        loop_teardown();
+        loop_setup();
+        memset(&c, 0, sizeof c);
+        memset(&t, 0, sizeof t);
+        memset(&k, 0, sizeof k);
+        c.name = "C";
+        c.ticks = 100;
+        c.fin_ticks = 3;
+        t.op = OP_CALL;
+        t.limit = 5;
+        t.fn = child;
+        t.arg = &c;
+        t.after = 2;
+        k.target = &tt;
+        k.n = piles[i];
+        async_task_create(&loop, &tt, timed, &t);
+        async_task_create(&loop, &tk, pile, &k);
+        run_until_idle();
+        ck_assert_int_eq(k.ok, piles[i]);
+        ck_assert_msg(strcmp(TRACE, "C:start@0 C:fin(ECANCELED)@5 "
+                                    "C:fin-end@8 T:ECANCELED@8 "
+                                    "T:slept 0@10") == 0,
+                      "%d cancels: %s", piles[i], TRACE);
+    }
+}
+END_TEST
+
 /* ----------------------------------------------------------- nesting */
 
 /* Sleeps 100 under its own deadline; catches a timeout (returns 42) but
@@ -1010,6 +1065,7 @@ static Suite *timeout_suite(void)
     tcase_add_test(tc, expiry_then_an_outside_cancel_in_the_same_turn_is_cancelled);
     tcase_add_test(tc, an_outside_cancel_then_expiry_in_the_same_turn_is_cancelled);
     tcase_add_test(tc, an_outside_cancel_during_the_expiry_cleanup_is_delivered_once);
+    tcase_add_test(tc, repeated_outside_cancels_during_the_expiry_cleanup_are_one_cancel);
     tcase_add_test(tc, a_task_that_caught_many_cancels_still_times_out);
     tcase_add_test(tc, a_yield_under_a_deadline_cancelled_while_ready_is_cancelled);
     tcase_add_test(tc, a_deadline_whose_op_never_suspended_leaves_no_trace);
