@@ -145,9 +145,10 @@ static inline int example_run(int argc, char **argv, async_fn *main_fn,
     if (async_loop_init(&example_loop, example_timers, EXAMPLE_TIMERS) < 0)
         return 1;
 #if EXAMPLE_POSIX
-    if (!virtual_time) {
-        async_posix_init(&posix);
-        async_loop_set_port(&example_loop, &posix.port);
+    if (!virtual_time && (async_posix_init(&posix) < 0 ||
+                          async_loop_set_port(&example_loop, &posix.port) < 0)) {
+        perror("the POSIX port");
+        return 1;
     }
 #endif
     example_clock_reset();

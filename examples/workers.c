@@ -49,7 +49,11 @@ static int worker(async_loop_t *loop, void *frame)
         AWAIT(async_queue_get(loop, &queue, &w->job));
         /* Do the work: here, sleep as long as the job takes. */
         AWAIT(async_sleep(loop, w->job.ms));
-        /* Tell the queue this job is finished; join() counts these. */
+        /* Tell the queue this job is finished; join() counts these. As in
+         * the asyncio docs, this is safe only because nothing cancels a
+         * worker in mid-job (main cancels them after join). A worker that
+         * can be cancelled or fail mid-job calls task_done in its cleanup
+         * section instead: robust_workers.c shows why and how. */
         async_queue_task_done(&queue);
         times_done[w->job.id]++;
         say("worker-%d has slept for %lu.%02lu seconds", w->id,
