@@ -178,8 +178,12 @@ extern "C" {
 /* ======================================================================
  * 2. Errors and statuses.
  *
- * Functions return int: 0 or a positive value on success, a negative
- * ASYNC_E... code on failure. A coroutine's result follows the same rule.
+ * Functions that can fail return int: 0 or a positive value on success, a
+ * negative ASYNC_E... code on failure; every one returns ASYNC_EINVAL for
+ * a NULL object, and every awaitable one ASYNC_ENOTASK outside a running
+ * task. The few that cannot fail return what they name
+ * (a tick, a pointer, a string). A coroutine's result follows the same
+ * rule.
  * Awaiting an object (future, event, lock, semaphore, queue) initialised
  * on another loop than the task's is ASYNC_EINVAL: it wakes its waiters
  * on its own loop.
@@ -747,7 +751,7 @@ int async_future_add_callback(async_future_t *fut, async_callback_t *cb);
 /* 1 if done, 0 if pending, ASYNC_EINVAL. */
 int async_future_done(const async_future_t *fut);
 
-/* The result of a done future; ASYNC_ESTATE while pending. */
+/* The result of a done future; ASYNC_ESTATE while pending, ASYNC_EINVAL. */
 int async_future_result(const async_future_t *fut);
 #endif
 
@@ -772,7 +776,7 @@ typedef struct async_event {
 int async_event_init(async_event_t *ev, async_loop_t *loop);
 /* Set ev and wake every waiter. Returns 0 or ASYNC_EINVAL. */
 int async_event_set(async_event_t *ev);
-/* Clear ev. */
+/* Clear ev. Returns 0 or ASYNC_EINVAL. */
 int async_event_clear(async_event_t *ev);
 /* 1 if set, 0 if clear, ASYNC_EINVAL. */
 int async_event_is_set(const async_event_t *ev);
@@ -819,7 +823,7 @@ int async_semaphore_init(async_semaphore_t *sem, async_loop_t *loop,
 int async_semaphore_acquire(async_loop_t *loop, async_semaphore_t *sem);
 /* Return a permit: to the first waiter if any. ASYNC_ERANGE on overflow. */
 int async_semaphore_release(async_semaphore_t *sem);
-/* Permits available now. */
+/* Permits available now, or ASYNC_EINVAL. */
 int async_semaphore_value(const async_semaphore_t *sem);
 #endif
 
@@ -874,7 +878,8 @@ int async_gather(async_loop_t *loop, async_gather_t *g,
 
 /* The result of the i-th gathered task, as the gather saw it:
  * ASYNC_ESTATE if that task had not finished when the gather completed
- * (early, on a first error); ask the task itself, async_task_result. */
+ * (early, on a first error); ask the task itself, async_task_result.
+ * ASYNC_EINVAL for NULL, i out of range, or a gather never awaited. */
 int async_gather_result(const async_gather_t *g, uint32_t i);
 #endif
 
@@ -1001,7 +1006,8 @@ struct async__max_align {
 int async_queue_put(async_loop_t *loop, async_queue_t *q, const void *item);
 
 /* Await an item and copy it to *item. Errors: ASYNC_ESHUTDOWN (shut down
- * and empty), ASYNC_ECANCELED (nothing was taken), ASYNC_EINVAL. */
+ * and empty), ASYNC_ECANCELED (nothing was taken), ASYNC_EINVAL (also: q
+ * is another loop's), ASYNC_ENOTASK. */
 int async_queue_get(async_loop_t *loop, async_queue_t *q, void *item);
 
 /* Put without waiting. ASYNC_EFULL (unchanged), ASYNC_ESHUTDOWN. */
@@ -1016,7 +1022,8 @@ int async_queue_get_nowait(async_queue_t *q, void *item);
 int async_queue_task_done(async_queue_t *q);
 
 /* Await every item put so far being marked done (returns at once if none
- * is outstanding). Every joiner wakes. */
+ * is outstanding). Every joiner wakes. Errors: ASYNC_ECANCELED,
+ * ASYNC_EINVAL (also: q is another loop's), ASYNC_ENOTASK. */
 int async_queue_join(async_loop_t *loop, async_queue_t *q);
 
 /* Shut q down (asyncio 3.13): later puts fail with ASYNC_ESHUTDOWN and
@@ -1024,16 +1031,17 @@ int async_queue_join(async_loop_t *loop, async_queue_t *q);
  * still be got; getters fail only once it is empty. Immediate: the queued
  * items are discarded, the unfinished count drops by as many, and blocked
  * getters wake with ASYNC_ESHUTDOWN. Joiners complete when the count
- * reaches zero. */
+ * reaches zero. Returns 0 (also when already shut down) or ASYNC_EINVAL. */
 int async_queue_shutdown(async_queue_t *q, int immediate);
 
-/* Items queued now; capacity; 1/0 for empty and full. */
+/* Items queued now; capacity; 1/0 for empty and full. ASYNC_EINVAL for
+ * NULL or an uninitialised queue, from each of these. */
 int async_queue_size(const async_queue_t *q);
 int async_queue_capacity(const async_queue_t *q);
 int async_queue_empty(const async_queue_t *q);
 int async_queue_full(const async_queue_t *q);
-/* Items put and not yet marked done. A program that never calls task_done
- * sees it stop at INT_MAX. */
+/* Items put and not yet marked done, or ASYNC_EINVAL. A program that
+ * never calls task_done sees it stop at INT_MAX. */
 int async_queue_unfinished(const async_queue_t *q);
 
 /* ======================================================================
@@ -1044,7 +1052,8 @@ int async_queue_unfinished(const async_queue_t *q);
  * builds (ASYNC_CONFIG_DEBUG). NULL by default. */
 extern void (*async_debug_hook)(int code, const char *what);
 
-/* Name a task for the dump. Kept only in debug builds. */
+/* Name a task for the dump. Kept only in debug builds. Returns 0, or
+ * ASYNC_EINVAL for a NULL task. */
 int async_task_set_name(async_task_t *task, const char *name);
 /* The task's name, "" if none or not a debug build. */
 const char *async_task_name(const async_task_t *task);
@@ -1056,7 +1065,8 @@ const char *async_task_name(const async_task_t *task);
  * it has called async_queue_task_done for, over all queues, adds "holding
  * N queue item(s) not marked done" (the count is the task's own: an item
  * handed to another task to mark done stays counted here). Returns the
- * number of tasks. */
+ * number of tasks, or ASYNC_EINVAL (NULL or uninitialised loop, NULL
+ * out). */
 int async_loop_dump(const async_loop_t *loop,
                     void (*out)(const char *line, void *arg), void *arg);
 #endif
