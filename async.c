@@ -1267,7 +1267,13 @@ static const signed char refusals[] = {ASYNC_EINVAL, ASYNC_ERANGE,
 static int refuse(async_loop_t *loop, async_task_t *t, int op, unsigned why)
 {
     async_frame_t *f;
-    (void)misuse(refusals[why], "async_wait_for: refused");
+    if (why != HEAP_FULL) /* a full heap: timer_start has reported it */
+        (void)misuse(refusals[why],
+                     why == NO_TIMEOUT ? "async_wait_for: NULL timeout"
+                     : why == TOO_LONG ? "async_wait_for: delay longer "
+                                         "than ASYNC_MAX_DELAY"
+                                       : "async_wait_for: the timeout is "
+                                         "armed by another task");
     if (op != ASYNC_WAIT)
         return op; /* done at once: nothing to bound, and nothing to lose */
     f = awaiting_frame(t);
@@ -1721,7 +1727,8 @@ int async_loop_dump(const async_loop_t *loop,
         put_str(&line, " ");
         put_str(&line, state_names[t->state]);
 #if ASYNC_CONFIG_DEBUG
-        if (t->inner->file) {
+        /* A running task has left its last suspension point behind. */
+        if (t->inner->file && t->state != ASYNC_TASK_RUNNING) {
             put_str(&line, " at ");
             put_str(&line, t->inner->file);
             put_str(&line, ":");

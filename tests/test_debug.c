@@ -184,6 +184,33 @@ START_TEST(dump_follows_the_task_from_await_to_await)
 }
 END_TEST
 
+/* Dumps the loop while it runs, after having suspended once. */
+static char self_line[200];
+
+static int self_dump(async_loop_t *l, void *frame)
+{
+    struct spot *s = frame;
+    ASYNC_BEGIN(l, s);
+    s->at = __LINE__; AWAIT(async_yield(l));
+    dump();
+    snprintf(self_line, sizeof self_line, "%s", lines[0]);
+    ASYNC_END;
+}
+
+/* A running task is somewhere past its last suspension point: the dump
+ * does not show that old point as where it is. */
+START_TEST(dump_shows_no_stale_point_for_the_running_task)
+{
+    static struct spot s;
+    static async_task_t t;
+    ck_assert_int_eq(async_task_create(&loop, &t, self_dump, &s), 0);
+    ck_assert_int_eq(async_task_set_name(&t, "me"), 0);
+    run_until_idle();
+    ck_assert_int_ne(s.at, 0);
+    ck_assert_str_eq(self_line, "me RUNNING");
+}
+END_TEST
+
 START_TEST(dump_marks_a_pending_cancel)
 {
     static struct spot s, z;
@@ -304,6 +331,53 @@ START_TEST(other_misuse_is_reported_with_its_code)
 }
 END_TEST
 
+/* Awaits an event under a deadline: refused for a NULL timeout, a delay
+ * too long, or a full timer heap. */
+struct bounded {
+    async_frame_t co;
+    async_timeout_t *to;
+    async_tick_t ticks;
+    int rc;
+};
+
+static int bounded(async_loop_t *l, void *frame)
+{
+    struct bounded *b = frame;
+    ASYNC_BEGIN(l, b);
+    AWAIT_TRY(b->rc, async_wait_for(l, b->to, b->ticks,
+                                    async_event_wait(l, &ev)));
+    ASYNC_END;
+}
+
+/* Each refusal is reported once, with its own reason. */
+START_TEST(a_refused_wait_for_is_reported_once_with_its_reason)
+{
+    static async_loop_t bare; /* no timer heap at all */
+    static async_timeout_t to;
+    static struct bounded b;
+    static async_task_t t;
+    ck_assert_int_eq(async_event_init(&ev, &loop), 0);
+    b.ticks = 5;
+    ck_assert_int_eq(async_loop_run(&loop, &t, bounded, &b), 0);
+    ck_assert_int_eq(b.rc, ASYNC_EINVAL);
+    ck_assert_hooked(1, ASYNC_EINVAL, "NULL timeout");
+
+    b.to = &to;
+    b.ticks = ASYNC_MAX_DELAY + 1u;
+    ck_assert_int_eq(async_loop_run(&loop, &t, bounded, &b), 0);
+    ck_assert_int_eq(b.rc, ASYNC_ERANGE);
+    ck_assert_hooked(2, ASYNC_ERANGE, "ASYNC_MAX_DELAY");
+
+    ck_assert_int_eq(async_loop_init(&bare, NULL, 0), 0);
+    ck_assert_int_eq(async_event_init(&ev, &bare), 0);
+    b.ticks = 5;
+    ck_assert_int_eq(async_loop_run(&bare, &t, bounded, &b), 0);
+    ck_assert_int_eq(b.rc, ASYNC_ENOSPC);
+    ck_assert_hooked(3, ASYNC_ENOSPC, "timer heap is full");
+    ck_assert_int_eq(async_loop_close(&bare), 0);
+}
+END_TEST
+
 START_TEST(without_a_hook_misuse_is_still_refused)
 {
     async_debug_hook = NULL;
@@ -319,6 +393,7 @@ static Suite *debug_suite(void)
     tcase_add_test(tc, tasks_keep_their_names);
     tcase_add_test(tc, dump_shows_each_live_task_with_state_and_await_line);
     tcase_add_test(tc, dump_follows_the_task_from_await_to_await);
+    tcase_add_test(tc, dump_shows_no_stale_point_for_the_running_task);
     tcase_add_test(tc, dump_marks_a_pending_cancel);
     tcase_add_test(tc, dump_refuses_null);
     suite_add_tcase(s, tc);
@@ -329,6 +404,7 @@ static Suite *debug_suite(void)
     tcase_add_test(tc, task_done_with_nothing_outstanding_is_reported);
     tcase_add_test(tc, creating_a_live_task_again_is_reported);
     tcase_add_test(tc, other_misuse_is_reported_with_its_code);
+    tcase_add_test(tc, a_refused_wait_for_is_reported_once_with_its_reason);
     tcase_add_test(tc, without_a_hook_misuse_is_still_refused);
     suite_add_tcase(s, tc);
     return s;
