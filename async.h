@@ -242,7 +242,10 @@ const char *async_strerror(int code);
  * evaluated again on resume**, so they must be frame fields or constants.
  * **No AWAIT inside your own switch** unless ASYNC_CONFIG_LC_GOTO is 1.
  * Two AWAITs on one source line, a missing ASYNC_END, or a missing
- * ASYNC_BEGIN fail to compile.
+ * ASYNC_BEGIN fail to compile. A body may be C++ too; there, no object
+ * with a constructor may live in a scope that spans an AWAIT (a resume
+ * jumps past its construction): the default flavour refuses to compile
+ * that, but the goto flavour under GCC does not.
  * ==================================================================== */
 typedef struct async_loop async_loop_t;
 typedef struct async_task async_task_t;
