@@ -350,16 +350,7 @@ int async__resumed(async_task_t *t)
     return t->u.run.value;
 }
 
-/* The running coroutine was resumed at a point its body does not own (an
- * AWAIT inside its own switch). The wake meant for that AWAIT is dropped,
- * so that the cleanup section's first AWAIT starts its own operation. */
-int async__lost_point(async_loop_t *loop)
-{
-    async_task_t *t = loop->current;
-    t->flags &= (uint8_t)~(TF_WOKEN | TF_DUE);
-    return misuse(ASYNC_ESTATE,
-                  "resumed at an unknown point: an AWAIT inside a switch?");
-}
+const int async__lost_code = ASYNC_ESTATE; /* see async.h */
 
 /* The tail of every operation that waits in a list: deliver a due
  * cancellation instead, or register t (with TF_POLL in poll if the

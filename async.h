@@ -446,8 +446,6 @@ struct async_frame {
 #define ASYNC_RESULT (async__f->result)
 
 /* private */
-#define async__lost_point ASYNC__ABI(async__lost_point)
-int async__lost_point(async_loop_t *loop);
 static inline void async__enter_cleanup(async_frame_t *f)
 {
     f->flags |= ASYNC__FRAME_CLEANUP;
@@ -1102,6 +1100,24 @@ int async__misuse(int code, const char *what);
 #else
 #define ASYNC__MISUSE(code, what) (code)
 #endif
+
+/* ASYNC_ESTATE, read from the library under a link name that spells the
+ * configuration: every coroutine body refers to it (in its cold branch),
+ * so a file built with other layout flags fails to link. A load, not a
+ * call: the body stays a leaf function. */
+#define async__lost_code ASYNC__ABI(async__lost_code)
+extern const int async__lost_code;
+
+/* The running coroutine was resumed at a point its body does not own (an
+ * AWAIT inside its own switch). The wake meant for that AWAIT is dropped,
+ * so that the cleanup section's first AWAIT starts its own operation. */
+static inline int async__lost_point(async_loop_t *loop)
+{
+    async_task_t *t = loop->current;
+    t->flags = (uint8_t)(t->flags & ~(ASYNC__TF_WOKEN | ASYNC__TF_DUE));
+    return ASYNC__MISUSE(async__lost_code, "resumed at an unknown point: "
+                                           "an AWAIT inside a switch?");
+}
 
 static inline int async_yield(async_loop_t *loop)
 {

@@ -106,7 +106,7 @@ int other_run(async_loop_t *loop)
     return async_loop_run(loop, &t, other_body, &w);
 }
 """, ["-DASYNC_CONFIG_TICK_BITS=16"],
-     "async__lost_point__tick16_debug0_lcswitch"),
+     "async__lost_code__tick16_debug0_lcswitch"),
 ]
 
 
