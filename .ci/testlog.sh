@@ -26,10 +26,13 @@ PY
 # program from its exit status (124 or 137: the timeout), its stdout OUT
 # (compared with EXPECTED unless -) and its stderr ERR, all kept in RES.
 # same_output EXPECTED OUT: byte for byte; for EXPECTED given as
-# late:FILE, each number may be a tick late (tests/qemu/late-by-a-tick.py).
+# late:FILE, each number may be a tick late (tests/qemu/late-by-a-tick.py);
+# given as last:TEXT, the output's last line must be TEXT (a self-checking
+# program's verdict, which it prints only after every check ran).
 same_output() {
   case $1 in
   late:*) python3 tests/qemu/late-by-a-tick.py "${1#late:}" "$2" ;;
+  last:*) [ "$(tail -n 1 "$2")" = "${1#last:}" ] ;;
   *) cmp -s "$2" "$1" ;;
   esac
 }
@@ -48,8 +51,11 @@ judge() {
     echo "exit status $rc" >>"$res"
     record "$id" FAIL "$res"
   elif [ "$expected" != - ] && ! same_output "$expected" "$o"; then
-    echo "--- output differs from $expected:" >>"$res"
-    diff -u "${expected#late:}" "$o" >>"$res"
+    case $expected in
+    last:*) echo "--- the last line of the output is not: ${expected#last:}" ;;
+    *) echo "--- output differs from $expected:"
+       diff -u "${expected#late:}" "$o" ;;
+    esac >>"$res"
     record "$id" FAIL "$res"
   else
     record "$id" OK "$res"

@@ -111,22 +111,30 @@ CORE = ["async_loop_init", "async_loop_set_port", "async_loop_run",
         "async_loop_now", "async_task_create", "async_task_cancel",
         "async_task_wait", "async_task_state", "async_task_result",
         "async_current", "async_sleep", "async_yield", "async_call"]
+# Every feature knob off, as firmware that uses none of them builds the
+# library (the meson 'minimal' variant does the same).
+MINIMAL_DEFS = ["-DASYNC_CONFIG_GATHER=0", "-DASYNC_CONFIG_TIMEOUT=0",
+                "-DASYNC_CONFIG_FUTURE=0", "-DASYNC_CONFIG_SYNC=0",
+                "-DASYNC_CONFIG_POST=0", "-DASYNC_CONFIG_QUEUE_ORDERS=0",
+                "-DASYNC_CONFIG_ERROR_TEXT=0"]
+# (feature, its knob or None, its public functions)
 FEATURES = [
-    ("gather", ["async_gather_init", "async_gather", "async_gather_result"]),
-    ("timeouts", ["async_wait_for"]),
-    ("futures", ["async_future_init", "async_future_set",
+    ("gather", "GATHER", ["async_gather_init", "async_gather",
+                          "async_gather_result"]),
+    ("timeouts", "TIMEOUT", ["async_wait_for"]),
+    ("futures", "FUTURE", ["async_future_init", "async_future_set",
                  "async_future_cancel", "async_future_wait",
                  "async_future_add_callback", "async_future_done",
                  "async_future_result"]),
-    ("event/lock/semaphore",
+    ("event/lock/semaphore", "SYNC",
      ["async_event_init", "async_event_set", "async_event_clear",
       "async_event_is_set", "async_event_wait", "async_lock_init",
       "async_lock_acquire", "async_lock_release", "async_lock_locked",
       "async_semaphore_init", "async_semaphore_acquire",
       "async_semaphore_release", "async_semaphore_value"]),
-    ("callbacks + ISR posting",
+    ("callbacks + ISR posting", "POST",
      ["async_callback_init", "async_call_soon", "async_post"]),
-    ("queue (all orders)",
+    ("queue (all orders)", "QUEUE_ORDERS",
      ["async_queue_init", "async_queue_put", "async_queue_get",
       "async_queue_put_nowait", "async_queue_get_nowait",
       "async_queue_task_done", "async_queue_join", "async_queue_shutdown",
@@ -134,8 +142,9 @@ FEATURES = [
       "async_queue_full", "async_queue_unfinished"]),
     # async_loop_dump exists only in debug builds (ASYNC_CONFIG_DEBUG=1),
     # whose whole size the variant builds report.
-    ("task names", ["async_task_set_name", "async_task_name"]),
-    ("strerror table", ["async_strerror", "async_strerror_name"]),
+    ("task names", None, ["async_task_set_name", "async_task_name"]),
+    ("strerror table", "ERROR_TEXT",
+     ["async_strerror", "async_strerror_name"]),
 ]
 
 # The same grouping by symbol name, for the per-function view of the
@@ -462,11 +471,18 @@ for t in TARGETS:
         if rc == 0:
             port_variant_size[(t["name"], vname)] = berkeley(t, obj)
 
-# 2. Link check: everything public, strictly (no unresolved symbol).
-every = CORE + [f for _, fns in FEATURES for f in fns]
+# 2. Link check: everything public, strictly (no unresolved symbol), on
+# every target, and on Cortex-M0+ in every configuration variant too.
+every = CORE + [f for _, _, fns in FEATURES for f in fns]
 for t in TARGETS:
     ok, out, _ = link(t, "link", keep_program(every), strict=True)
     record("cross/%s/link" % t["name"], ok,
+           out or "links with libgcc only")
+for vname, vflags in VARIANTS:
+    fns = every + (["async_loop_dump"] if vname == "debug" else [])
+    ok, out, _ = link(m0, "link-" + vname, keep_program(fns), vflags,
+                      strict=True)
+    record("cross/m0plus+%s/link" % vname, ok,
            out or "links with libgcc only")
 
 # 3. The report.
@@ -527,25 +543,36 @@ for vname, vflags in VARIANTS:
                                      + tuple(tot)))
 say("")
 
-# What each feature adds: library bytes (async.o + queue.o + the libgcc
-# helpers they pull in) in a gc-sections link of the core plus the feature,
-# minus the core alone.
-say("What each feature adds (flash bytes of the library, libgcc helpers")
+# What each feature costs: library bytes (async.o + queue.o + the libgcc
+# helpers they pull in) in a gc-sections link of the core plus the
+# feature, built with only that feature's knob on, minus the core alone
+# with every knob off. So each figure includes what the knob adds inside
+# the core's own functions: what turning that one feature on costs.
+say("What each feature costs (flash bytes of the library, libgcc helpers")
 say("included, in a --gc-sections link; the core is loop + tasks + sleep +")
-say("cancellation + async_call):")
+say("cancellation + async_call with every feature knob off; each feature")
+say("is built with only its own knob on):")
 titles = "".join("%12s" % t["title"] for t in TARGETS)
 say("%-28s%s" % ("", titles))
 core = {}
 row = []
 for t in TARGETS:
-    ok, out, sizes = link(t, "core", keep_program(CORE))
+    ok, out, sizes = link(t, "core", keep_program(CORE), MINIMAL_DEFS,
+                          strict=True)
+    if not ok:
+        record("cross/%s/link-core" % t["name"], False, out)
     core[t["name"]] = lib_flash(sizes) if ok else None
     row.append(core[t["name"]])
 say("%-28s%s" % ("core", "".join("%12s" % v for v in row)))
-for i, (feat, fns) in enumerate(FEATURES):
+for i, (feat, knob, fns) in enumerate(FEATURES):
+    defs = [d for d in MINIMAL_DEFS
+            if not knob or not d.startswith("-DASYNC_CONFIG_%s=" % knob)]
     row = []
     for t in TARGETS:
-        ok, out, sizes = link(t, "feature%d" % i, keep_program(CORE + fns))
+        ok, out, sizes = link(t, "feature%d" % i, keep_program(CORE + fns),
+                              defs, strict=True)
+        if not ok:
+            record("cross/%s/link-%s" % (t["name"], feat), False, out)
         base = core[t["name"]]
         row.append("+%d" % (lib_flash(sizes) - base) if ok and base else "?")
     say("%-28s%s" % ("+ " + feat, "".join("%12s" % v for v in row)))
@@ -558,22 +585,20 @@ for t in TARGETS:
     helpers.append("%s: %s" % (t["title"], ", ".join(
         "%s %d" % kv for kv in sorted(members.items())) or "none"))
 say("%-28s%s" % ("everything", "".join("%12s" % v for v in row)))
-say("(features share helpers, so the additions do not sum to everything)")
+say("(each figure is against the bare core; features share code, so they")
+say("do not sum to everything)")
 say("libgcc in everything: " + "; ".join(helpers))
 say("")
 
 say("Minimal configuration: a program using tasks, sleep, cancellation and")
 say("a FIFO queue with task_done/join (library + libgcc share of the image):")
 # Built the way such firmware would be: every feature knob it does not use
-# off (gather, timeouts, futures, event/lock/semaphore, posting, the other
-# queue orders, error sentences), as the meson 'minimal' variant does.
-MINIMAL_DEFS = ["-DASYNC_CONFIG_GATHER=0", "-DASYNC_CONFIG_TIMEOUT=0",
-                "-DASYNC_CONFIG_FUTURE=0", "-DASYNC_CONFIG_SYNC=0",
-                "-DASYNC_CONFIG_POST=0", "-DASYNC_CONFIG_QUEUE_ORDERS=0",
-                "-DASYNC_CONFIG_ERROR_TEXT=0"]
+# off (MINIMAL_DEFS), and linked strictly: nothing may be left unresolved.
 minimal = {}
 for t in TARGETS:
-    ok, out, sizes = link(t, "minimal", MINIMAL_C, MINIMAL_DEFS)
+    ok, out, sizes = link(t, "minimal", MINIMAL_C, MINIMAL_DEFS, strict=True)
+    record("cross/%s/link-minimal" % t["name"], ok,
+           out or "links with libgcc only")
     if not ok:
         say("  %-11s link failed: %s" % (t["title"], out.strip()))
         continue
@@ -620,9 +645,8 @@ for g, s in sorted(groups.items(), key=lambda x: -x[1]):
     say("  %5d  %s" % (s, g))
 say("  %5d  string literals (error names and messages, dump state names)"
     % lits)
-say("An object's literals share one section, so the first of debug/dump and")
-say("the strerror table that a program uses pulls in all of them: that is")
-say("why both additions above include them.")
+say("(The error names and sentences are one array, counted in the strerror")
+say("table above; the literals line is what is left in string sections.)")
 say("")
 
 say("sizeof of the public objects:")

@@ -98,6 +98,14 @@ echo "$summary"
     grep '^stat::' "$work/run.err"
   fi
 } >"$work/report"
+# A run that executed nothing, or stopped well before its time without
+# a finding, has tested nothing: that fails too.
+if [ "$rc" -eq 0 ] && { [ -z "$execs" ] || [ "$execs" -eq 0 ] ||
+                        [ $((secs * 10)) -lt $((fuzz_time * 8)) ]; }; then
+  echo "--- the fuzzer ran ${execs:-no} executions in $secs of $fuzz_time s" \
+    >>"$work/report"
+  rc=1
+fi
 : >"$work/empty"
 judge fuzz/model "$rc" "$work/report" "$work/empty" - "$work/result"
 echo "fuzz: $passed passed, $failed failed"

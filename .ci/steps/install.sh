@@ -49,7 +49,7 @@ try() {
     record "install/$name" FAIL "$res"
     return
   fi
-  if "$work/$example" >"$work/$example.out" 2>&1 &&
+  if timeout -k 5 60 "$work/$example" >"$work/$example.out" 2>&1 &&
      cmp -s "$work/$example.out" "examples/$example.expected"; then
     record "install/$name" OK "$work/$example.out"
   else

@@ -60,7 +60,7 @@ done
 # shellcheck source=../testlog.sh
 . .ci/testlog.sh
 
-# check ID ARCH CFLAGS QEMU_OPTIONS EXPECTED|- file.c...
+# check ID ARCH CFLAGS QEMU_OPTIONS EXPECTED file.c... (EXPECTED: as for judge)
 # ARCH empty: rv32imac. QEMU's exit status is the program's (124 or 137
 # on timeout, 128 + exception code after a trap nobody handled).
 check() {
@@ -83,15 +83,19 @@ smoke="$dir/port_smoke.c port/riscv.c $lib"
 icount="-smp 2 -icount shift=0,sleep=off"
 # shellcheck disable=SC2086 # the file lists are meant to split
 {
-  check qemu-riscv/rv32imac/port_smoke "" "" "$icount" - $smoke
+  check qemu-riscv/rv32imac/port_smoke "" "" "$icount" \
+    "last:port_smoke (32-bit ticks): ok" $smoke
   for bits in 16 64; do
     check "qemu-riscv/rv32imac/port_smoke_tick$bits" "" \
-      "-DASYNC_CONFIG_TICK_BITS=$bits" "$icount" - $smoke
+      "-DASYNC_CONFIG_TICK_BITS=$bits" "$icount" \
+      "last:port_smoke ($bits-bit ticks): ok" $smoke
   done
   check qemu-riscv/rv32imac/port_smoke_realtime "" \
-    "-DSMOKE_SLACK=20 -DSMOKE_LONG=0" "-smp 2" - $smoke
+    "-DSMOKE_SLACK=20 -DSMOKE_LONG=0" "-smp 2" \
+    "last:port_smoke (32-bit ticks): ok" $smoke
   check qemu-riscv/rv32im/port_smoke "-march=rv32im -mabi=ilp32" \
-    "-DASYNC_CONFIG_FILE=\"port/riscv.h\"" "$icount" - $smoke
+    "-DASYNC_CONFIG_FILE=\"port/riscv.h\"" "$icount" \
+    "last:port_smoke (32-bit ticks): ok" $smoke
 }
 
 for src in examples/*.c; do

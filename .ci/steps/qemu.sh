@@ -105,7 +105,7 @@ core_hz() {
   esac
 }
 
-# check BOARD NAME EXPECTED|- EXTRA_CFLAGS file.c...
+# check BOARD NAME EXPECTED EXTRA_CFLAGS file.c... (EXPECTED: as for judge)
 check() {
   local board=$1 name=$2 expected=$3 extra=$4
   shift 4
@@ -122,19 +122,19 @@ check() {
 }
 
 for board in an385 microbit; do
-  check "$board" coro_smoke - "-DSMOKE_CORE_HZ=$(core_hz "$board")" \
+  check "$board" coro_smoke "last:coro_smoke: ok" "-DSMOKE_CORE_HZ=$(core_hz "$board")" \
     "$qemu_dir/coro_smoke.c" port/cortex-m.c
   # Posts from interrupts with tickless idle: about a second each.
-  check "$board" coro_smoke_tickless - \
+  check "$board" coro_smoke_tickless "last:coro_smoke: ok" \
     "-DSMOKE_CORE_HZ=$(core_hz "$board") -DASYNC_CORTEXM_TICKLESS=1" \
     "$qemu_dir/coro_smoke.c" port/cortex-m.c
-  check "$board" tickless - \
+  check "$board" tickless "last:tickless: ok" \
     "-DASYNC_CORTEXM_TICKLESS=1 -DTICKLESS_BOARD_$board" \
     "$qemu_dir/tickless.c" port/cortex-m.c
   if [ "$board" = an385 ]; then
     # The port reads a 64-bit tick in two loads; 16 bits wrap every 65 s.
     for bits in 16 64; do
-      check "$board" "coro_smoke_tick$bits" - \
+      check "$board" "coro_smoke_tick$bits" "last:coro_smoke: ok" \
         "-DSMOKE_CORE_HZ=$(core_hz "$board") -DASYNC_CONFIG_TICK_BITS=$bits" \
         "$qemu_dir/coro_smoke.c" port/cortex-m.c
     done
