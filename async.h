@@ -181,9 +181,8 @@ extern "C" {
  * Functions that can fail return int: 0 or a positive value on success, a
  * negative ASYNC_E... code on failure; every one returns ASYNC_EINVAL for
  * a NULL object, and every awaitable one ASYNC_ENOTASK outside a running
- * task. The few that cannot fail return what they name
- * (a tick, a pointer, a string). A coroutine's result follows the same
- * rule.
+ * task. The few that cannot fail return what they name (a tick, a
+ * pointer, a string). A coroutine's result follows the same rule.
  * Awaiting an object (future, event, lock, semaphore, queue) initialised
  * on another loop than the task's is ASYNC_EINVAL: it wakes its waiters
  * on its own loop.
