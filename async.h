@@ -557,7 +557,10 @@ async_tick_t async_loop_now(const async_loop_t *loop);
 /* Create `task` for main (frame, zeroed) and run the loop until it is done,
  * like asyncio.run: then cancel every task still pending and run until
  * nothing is left (they have finished and every queued callback has run);
- * a task created meanwhile is cancelled before its first turn. Returns
+ * a task created meanwhile is cancelled before its first turn. If a
+ * leftover's cleanup waits for something nothing can ever bring (as for
+ * ASYNC_EDEADLK below), run stops there and still returns main's result;
+ * async_loop_close then says ASYNC_EBUSY. Returns
  * main's result, ASYNC_EDEADLK if nothing could ever run again before
  * main finished (virtual time, or no port wake), ASYNC_ESTATE when called
  * from a task or a callback of this loop, or the errors of
@@ -857,8 +860,9 @@ struct async_gather {
 };
 
 #if ASYNC_CONFIG_GATHER
-/* Prepare g for n tasks with caller storage slot[n]. flags: 0 or
- * ASYNC_GATHER_ALL. Returns 0, ASYNC_EINVAL, ASYNC_EBUSY (g in use). */
+/* Prepare g for n tasks with caller storage slot[n] (its contents do not
+ * matter: the gather writes every slot). flags: 0 or ASYNC_GATHER_ALL.
+ * Returns 0, ASYNC_EINVAL, ASYNC_EBUSY (g in use). */
 int async_gather_init(async_gather_t *g, async_gather_slot_t *slot,
                       uint32_t n, unsigned flags);
 

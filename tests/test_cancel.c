@@ -386,6 +386,22 @@ START_TEST(a_task_cancelled_before_its_first_turn_never_runs)
 }
 END_TEST
 
+START_TEST(the_frame_of_a_task_cancelled_before_its_first_turn_is_free_again)
+{
+    static struct worker a = {.name = "A", .ticks = 1, .value = 7};
+    static async_task_t ta, tb;
+    async_task_create(&loop, &ta, worker, &a);
+    ck_assert_int_eq(async_task_cancel(&loop, &ta), 1);
+    run_until_idle();
+    ck_assert_int_eq(async_task_result(&ta), ASYNC_ECANCELED);
+    /* The coroutine never ran, and its frame is not in use. */
+    ck_assert_int_eq(async_task_create(&loop, &tb, worker, &a), 0);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "A:start@0 A:woke@1 A:fin(7)@1");
+    ck_assert_int_eq(async_task_result(&tb), 7);
+}
+END_TEST
+
 START_TEST(a_task_cancelled_earlier_in_its_first_turn_never_runs)
 {
     static struct worker a = {.name = "A", .ticks = 1, .value = 7};
@@ -479,11 +495,13 @@ END_TEST
 
 /* ------------------------------------------------ passing it inward */
 
-/* Awaits another task and returns its result. */
+/* Awaits another task and returns its result; with `after`, sleeps that
+ * long first. */
 struct awaiter {
     async_frame_t co;
     const char *name;
     async_task_t *other;
+    async_tick_t after;
     int got;
 };
 
@@ -494,6 +512,8 @@ static int awaiter(async_loop_t *l, void *frame)
     trace("%s:wait@%u", w->name, NOW);
     AWAIT_VALUE(w->got, async_task_wait(l, w->other));
     trace("%s:got %s@%u", w->name, res(w->got), NOW);
+    if (w->after)
+        AWAIT(async_sleep(l, w->after));
     ASYNC_RETURN(w->got);
     ASYNC_FINALLY;
     trace("%s:fin(%s)@%u", w->name, res(ASYNC_RESULT), NOW);
@@ -538,12 +558,36 @@ START_TEST(if_the_awaited_task_swallows_the_cancel_the_awaiter_gets_its_value)
 }
 END_TEST
 
-/* Gathers three workers. */
+START_TEST(an_awaiter_that_passed_a_cancel_on_can_be_cancelled_again)
+{
+    static struct catcher i = {.name = "I", .value = 5};
+    static struct awaiter o = {.name = "O", .after = 100};
+    static struct canceller c1 = {.at = 10}, c2 = {.at = 20};
+    static async_task_t ti, to, tc1, tc2;
+    o.other = &ti;
+    c1.target = c2.target = &to;
+    async_task_create(&loop, &ti, catcher, &i);
+    async_task_create(&loop, &to, awaiter, &o);
+    async_task_create(&loop, &tc1, canceller, &c1);
+    async_task_create(&loop, &tc2, canceller, &c2);
+    run_until_idle();
+    /* The first cancel went to I, which swallowed it; O goes on, and the
+     * second one is O's own. */
+    ck_assert_str_eq(TRACE, "O:wait@0 cancel@10=1 I:caught ECANCELED@10 "
+                            "I:slept@13 I:fin(5)@13 O:got 5@13 cancel@20=1 "
+                            "O:fin(ECANCELED)@20");
+    ck_assert_int_eq(async_task_result(&to), ASYNC_ECANCELED);
+}
+END_TEST
+
+/* Gathers three workers. With `after`, catches the gather's error and
+ * then sleeps that long. */
 struct gatherer {
     async_frame_t co;
     async_gather_t g;
     async_gather_slot_t slot[3];
     async_task_t *tasks[3];
+    async_tick_t after;
     int rc;
 };
 
@@ -552,7 +596,13 @@ static int gatherer(async_loop_t *l, void *frame)
     struct gatherer *g = frame;
     ASYNC_BEGIN(l, g);
     async_gather_init(&g->g, g->slot, 3, 0);
-    AWAIT(async_gather(l, &g->g, g->tasks));
+    if (g->after) {
+        AWAIT_TRY(g->rc, async_gather(l, &g->g, g->tasks));
+        trace("G:caught %s@%u", res(g->rc), NOW);
+        AWAIT(async_sleep(l, g->after));
+    } else {
+        AWAIT(async_gather(l, &g->g, g->tasks));
+    }
     trace("G:gathered");
     ASYNC_FINALLY;
     trace("G:fin(%s)@%u", res(ASYNC_RESULT), NOW);
@@ -618,6 +668,36 @@ static int fsetter(async_loop_t *l, void *frame)
     async_future_set(w->fut, 9);
     ASYNC_END;
 }
+
+START_TEST(a_gatherer_that_passed_a_cancel_on_can_be_cancelled_again)
+{
+    static struct worker a = {.name = "A", .ticks = 100};
+    static struct worker b = {.name = "B", .ticks = 100};
+    static struct worker c = {.name = "C", .ticks = 100};
+    static struct gatherer g = {.after = 100};
+    static struct canceller k1 = {.at = 10}, k2 = {.at = 20};
+    static async_task_t ta, tb, tcc, tg, tk1, tk2;
+    g.tasks[0] = &ta;
+    g.tasks[1] = &tb;
+    g.tasks[2] = &tcc;
+    k1.target = k2.target = &tg;
+    async_task_create(&loop, &ta, worker, &a);
+    async_task_create(&loop, &tb, worker, &b);
+    async_task_create(&loop, &tcc, worker, &c);
+    async_task_create(&loop, &tg, gatherer, &g);
+    async_task_create(&loop, &tk1, canceller, &k1);
+    async_task_create(&loop, &tk2, canceller, &k2);
+    run_until_idle();
+    /* The first cancel went to the children; G caught what the gather
+     * returned and goes on; the second one is G's own. */
+    ck_assert_str_eq(TRACE,
+                     "A:start@0 B:start@0 C:start@0 cancel@10=1 "
+                     "A:fin(ECANCELED)@10 B:fin(ECANCELED)@10 "
+                     "C:fin(ECANCELED)@10 G:caught ECANCELED@10 cancel@20=1 "
+                     "G:fin(ECANCELED)@20");
+    ck_assert_int_eq(async_task_result(&tg), ASYNC_ECANCELED);
+}
+END_TEST
 
 START_TEST(cancelling_a_future_waiter_removes_only_that_waiter)
 {
@@ -760,6 +840,33 @@ START_TEST(a_circle_through_one_child_of_a_gather_still_cancels_the_other)
 }
 END_TEST
 
+/* As above, cancelled again while the other child's cleanup runs: the
+ * gather, no longer listening to the child in the circle, still waits
+ * for the other one. */
+START_TEST(a_circle_cancelled_again_still_waits_for_the_other_child)
+{
+    static struct gather_two g;
+    static struct awaiter c = {.name = "C"};
+    static struct worker d = {.name = "D", .ticks = 100, .fin_ticks = 3};
+    static struct canceller k = {.at = 10}, k2 = {.at = 11};
+    static async_task_t tg, tc, td, tk, tk2;
+    g.tasks[0] = &tc;
+    g.tasks[1] = &td;
+    c.other = &tg;
+    k.target = k2.target = &tc;
+    async_task_create(&loop, &tg, gather_two, &g);
+    async_task_create(&loop, &tc, awaiter, &c);
+    async_task_create(&loop, &td, worker, &d);
+    async_task_create(&loop, &tk, canceller, &k);
+    async_task_create(&loop, &tk2, canceller, &k2);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "G:gather@0 C:wait@0 D:start@0 cancel@10=1 "
+                            "D:fin(ECANCELED)@10 cancel@11=1 D:fin-end@13 "
+                            "G:fin(ECANCELED)@13 C:fin(ECANCELED)@13");
+    ck_assert_int_eq(async_task_result(&td), ASYNC_ECANCELED);
+}
+END_TEST
+
 /* Main awaits A, and A and B await each other. */
 struct circle {
     async_frame_t co;
@@ -833,6 +940,7 @@ static Suite *cancel_suite(void)
     tcase_add_test(tc, cancelling_twice_returns_1_twice_and_cleans_up_once);
     tcase_add_test(tc, two_cancels_before_it_runs_are_delivered_once);
     tcase_add_test(tc, a_task_cancelled_before_its_first_turn_never_runs);
+    tcase_add_test(tc, the_frame_of_a_task_cancelled_before_its_first_turn_is_free_again);
     tcase_add_test(tc, a_task_cancelled_earlier_in_its_first_turn_never_runs);
     suite_add_tcase(s, tc);
 
@@ -849,8 +957,10 @@ static Suite *cancel_suite(void)
                    cancelling_a_task_that_awaits_a_task_cancels_the_awaited_one);
     tcase_add_test(
         tc, if_the_awaited_task_swallows_the_cancel_the_awaiter_gets_its_value);
+    tcase_add_test(tc, an_awaiter_that_passed_a_cancel_on_can_be_cancelled_again);
     tcase_add_test(tc,
                    cancelling_a_gathering_task_cancels_the_unfinished_children);
+    tcase_add_test(tc, a_gatherer_that_passed_a_cancel_on_can_be_cancelled_again);
     tcase_add_test(tc, cancelling_a_future_waiter_removes_only_that_waiter);
     tcase_add_test(tc,
                    a_cancel_passed_round_a_circle_of_awaiting_tasks_unwinds_it);
@@ -858,6 +968,7 @@ static Suite *cancel_suite(void)
                         0, 2);
     tcase_add_loop_test(tc, a_circle_through_one_child_of_a_gather_still_cancels_the_other,
                         0, 2);
+    tcase_add_test(tc, a_circle_cancelled_again_still_waits_for_the_other_child);
     tcase_add_test(tc, run_reports_a_circle_as_a_deadlock_and_unwinds_it);
     suite_add_tcase(s, tc);
 

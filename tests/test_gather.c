@@ -135,6 +135,55 @@ START_TEST(results_come_in_argument_order_whatever_the_finishing_order)
 }
 END_TEST
 
+START_TEST(slots_over_stale_memory_work_like_zeroed_ones)
+{
+    /* Slot storage is the caller's, neither zeroed nor reused here. A
+     * has finished when the gather begins, B has not. */
+    static struct worker w[2] = {{.name = "A", .ticks = 3, .value = 1},
+                                 {.name = "B", .ticks = 10, .value = 2}};
+    static async_task_t tw[2], tg;
+    static struct gatherer g = {.delay = 5};
+    memset(g.slot, 0xA5, sizeof g.slot);
+    start(&g, &tg, w, tw, 2);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "A:1@3 G:gather@5 B:2@10 G:0@10 slots=1,2");
+    ck_assert_int_eq(async_task_result(&tg), 0);
+}
+END_TEST
+
+/* Traces the slots of a gather after sleeping `at`. */
+struct peeker {
+    async_frame_t co;
+    struct gatherer *g;
+    async_tick_t at;
+};
+
+static int peeker(async_loop_t *l, void *frame)
+{
+    struct peeker *p = frame;
+    ASYNC_BEGIN(l, p);
+    AWAIT(async_sleep(l, p->at));
+    trace_slots(p->g);
+    ASYNC_END;
+}
+
+START_TEST(results_can_be_read_while_the_gather_waits)
+{
+    /* A task that has finished has its result in its slot already; one
+     * still running reads ESTATE. */
+    static struct worker w[2] = {{.name = "A", .ticks = 3, .value = 1},
+                                 {.name = "B", .ticks = 10, .value = 2}};
+    static async_task_t tw[2], tg, tp;
+    static struct gatherer g;
+    static struct peeker p = {.g = &g, .at = 5};
+    start(&g, &tg, w, tw, 2);
+    async_task_create(&loop, &tp, peeker, &p);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "G:gather@0 A:1@3 slots=1,ESTATE B:2@10 G:0@10 "
+                            "slots=1,2");
+}
+END_TEST
+
 START_TEST(by_default_the_first_error_in_time_returns_while_the_rest_run_on)
 {
     static struct worker w[3] = {
@@ -151,6 +200,45 @@ START_TEST(by_default_the_first_error_in_time_returns_while_the_rest_run_on)
                             "slots=ESTATE,EBUSY,ESTATE C:ERANGE@20 A:1@30 "
                             "G:joined@30 slots=ESTATE,EBUSY,ESTATE");
     ck_assert_int_eq(async_task_result(&tg), ASYNC_EBUSY);
+}
+END_TEST
+
+/* Awaits a task, then sleeps `after` ticks; traces both. */
+struct follower {
+    async_frame_t co;
+    async_task_t *other;
+    async_tick_t after;
+    int got;
+};
+
+static int follower(async_loop_t *l, void *frame)
+{
+    struct follower *f = frame;
+    ASYNC_BEGIN(l, f);
+    AWAIT_TRY(f->got, async_task_wait(l, f->other));
+    trace("Y:got %s@%u", res(f->got), NOW);
+    AWAIT(async_sleep(l, f->after));
+    trace("Y:slept@%u", NOW);
+    ASYNC_END;
+}
+
+START_TEST(a_task_also_awaited_elsewhere_leaves_that_waiter_alone)
+{
+    /* A's waiters are the gather's slot, then Y. A ends first; the
+     * gather ends later on B's error and stops listening to the tasks
+     * still running, not to A again: Y, asleep by then, is not touched. */
+    static struct worker w[2] = {{.name = "A", .ticks = 5, .value = 1},
+                                 {.name = "B", .ticks = 10,
+                                  .value = ASYNC_EBUSY}};
+    static async_task_t tw[2], tg, ty;
+    static struct gatherer g;
+    static struct follower y = {.after = 100};
+    start(&g, &tg, w, tw, 2);
+    y.other = &tw[0];
+    async_task_create(&loop, &ty, follower, &y);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "G:gather@0 A:1@5 Y:got 1@5 B:EBUSY@10 "
+                            "G:EBUSY@10 slots=1,EBUSY Y:slept@105");
 }
 END_TEST
 
@@ -276,6 +364,19 @@ START_TEST(tasks_finished_before_the_gather_count_at_once)
 }
 END_TEST
 
+START_TEST(a_gather_that_completed_at_once_can_be_initialised_again)
+{
+    static struct worker w[1] = {{.name = "A", .ticks = 1, .value = 1}};
+    static async_task_t tw[1], tg;
+    static struct gatherer g = {.delay = 5};
+    start(&g, &tg, w, tw, 1);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "A:1@1 G:gather@5 G:0@5 slots=1");
+    /* Not awaited any more: it may be prepared for another gather. */
+    ck_assert_int_eq(async_gather_init(&g.g, g.slot, 1, 0), 0);
+}
+END_TEST
+
 START_TEST(gather_all_over_finished_tasks_completes_at_once)
 {
     static struct worker w[3] = {
@@ -346,6 +447,18 @@ START_TEST(gather_init_refuses_bad_arguments_and_changes_nothing)
 }
 END_TEST
 
+START_TEST(gather_init_takes_up_to_int_max_tasks)
+{
+    /* The largest n the int results can index; init does not touch the
+     * slots, so one stands in for them here. */
+    static async_gather_t g;
+    static async_gather_slot_t slot[1];
+    ck_assert_int_eq(async_gather_init(&g, slot, (uint32_t)INT_MAX, 0), 0);
+    ck_assert_int_eq(async_gather_init(&g, slot, (uint32_t)INT_MAX + 1u, 0),
+                     ASYNC_EINVAL);
+}
+END_TEST
+
 /* Tries a list with a bad task, checks that nothing changed (even after
  * the good tasks in it finish), then gathers a good list. */
 struct misuser {
@@ -354,6 +467,7 @@ struct misuser {
     async_gather_slot_t slot[2], slot_copy[2];
     async_task_t *bad[2], *good[2];
     async_task_t never; /* zeroed: never created */
+    int first; /* the bad entry in slot 0, not 1 */
     int rc;
 };
 
@@ -375,13 +489,13 @@ static int misuser(async_loop_t *l, void *frame)
     ASYNC_BEGIN(l, m);
     async_gather_init(&m->g, m->slot, 2, 0);
     snapshot(m);
-    m->bad[1] = NULL;
+    m->bad[m->first ? 0 : 1] = NULL;
     AWAIT_TRY(m->rc, async_gather(l, &m->g, m->bad));
     trace("null=%s", res(m->rc));
-    m->bad[1] = &m->never;
+    m->bad[m->first ? 0 : 1] = &m->never;
     AWAIT_TRY(m->rc, async_gather(l, &m->g, m->bad));
     trace("never-created=%s", res(m->rc));
-    m->bad[1] = async_current(l);
+    m->bad[m->first ? 0 : 1] = async_current(l);
     AWAIT_TRY(m->rc, async_gather(l, &m->g, m->bad));
     trace("itself=%s", res(m->rc));
     trace("unchanged=%d", unchanged(m));
@@ -411,6 +525,69 @@ START_TEST(a_bad_task_in_the_list_is_refused_and_links_nothing)
                             "unchanged=1 A:1@3 unchanged=1 result0=EINVAL@5 "
                             "B:2@10 good=0@10 slots=1,2");
     ck_assert_int_eq(async_task_state(&m.never), ASYNC_TASK_IDLE);
+}
+END_TEST
+
+/* The same, with the bad entry first in the list. */
+START_TEST(a_bad_task_first_in_the_list_is_refused_and_links_nothing)
+{
+    static struct worker a = {.name = "A", .ticks = 3, .value = 1},
+                         b = {.name = "B", .ticks = 10, .value = 2};
+    static struct misuser m = {.first = 1};
+    static async_task_t ta, tb, tm;
+    m.bad[1] = m.good[0] = &ta;
+    m.good[1] = &tb;
+    async_task_create(&loop, &ta, worker, &a);
+    async_task_create(&loop, &tb, worker, &b);
+    async_task_create(&loop, &tm, misuser, &m);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "null=EINVAL never-created=EINVAL itself=EINVAL "
+                            "unchanged=1 A:1@3 unchanged=1 result0=EINVAL@5 "
+                            "B:2@10 good=0@10 slots=1,2");
+    ck_assert_int_eq(async_task_state(&m.never), ASYNC_TASK_IDLE);
+}
+END_TEST
+
+/* Awaits a gather never initialised, then one initialised (over a task
+ * finished by then), the same one again without a new init, and one
+ * initialised for a task but given no list. */
+struct regatherer {
+    async_frame_t co;
+    async_gather_t g;
+    async_gather_slot_t slot[1];
+    async_task_t *tasks[1];
+    int rc;
+};
+
+static int regatherer(async_loop_t *l, void *frame)
+{
+    struct regatherer *r = frame;
+    ASYNC_BEGIN(l, r);
+    AWAIT(async_sleep(l, 2));
+    AWAIT_TRY(r->rc, async_gather(l, &r->g, r->tasks));
+    trace("zeroed=%s", res(r->rc));
+    ck_assert_int_eq(async_gather_init(&r->g, r->slot, 1, 0), 0);
+    AWAIT_TRY(r->rc, async_gather(l, &r->g, r->tasks));
+    trace("first=%s", res(r->rc));
+    AWAIT_TRY(r->rc, async_gather(l, &r->g, r->tasks));
+    trace("again=%s", res(r->rc));
+    ck_assert_int_eq(async_gather_init(&r->g, r->slot, 1, 0), 0);
+    AWAIT_TRY(r->rc, async_gather(l, &r->g, NULL));
+    trace("no-list=%s", res(r->rc));
+    ASYNC_END;
+}
+
+START_TEST(awaiting_a_gather_not_ready_is_refused)
+{
+    static struct worker a = {.name = "A", .ticks = 1, .value = 1};
+    static struct regatherer r;
+    static async_task_t ta, tr;
+    r.tasks[0] = &ta;
+    async_task_create(&loop, &ta, worker, &a);
+    async_task_create(&loop, &tr, regatherer, &r);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "A:1@1 zeroed=EINVAL first=0 again=EINVAL "
+                            "no-list=EINVAL");
 }
 END_TEST
 
@@ -455,9 +632,12 @@ static Suite *gather_suite(void)
     Suite *s = suite_create("gather");
     TCase *tc = loop_tcase("results");
     tcase_add_test(tc, results_come_in_argument_order_whatever_the_finishing_order);
+    tcase_add_test(tc, results_can_be_read_while_the_gather_waits);
+    tcase_add_test(tc, slots_over_stale_memory_work_like_zeroed_ones);
     tcase_add_test(tc,
                    by_default_the_first_error_in_time_returns_while_the_rest_run_on);
     tcase_add_test(tc, gather_all_waits_for_every_task_and_reports_errors_per_slot);
+    tcase_add_test(tc, a_task_also_awaited_elsewhere_leaves_that_waiter_alone);
     suite_add_tcase(s, tc);
 
     tc = loop_tcase("cancellation");
@@ -471,6 +651,7 @@ static Suite *gather_suite(void)
     tc = loop_tcase("finished at once");
     tcase_add_test(tc, gathering_no_tasks_completes_at_once);
     tcase_add_test(tc, tasks_finished_before_the_gather_count_at_once);
+    tcase_add_test(tc, a_gather_that_completed_at_once_can_be_initialised_again);
     tcase_add_test(tc, gather_all_over_finished_tasks_completes_at_once);
     tcase_add_test(tc, a_finished_task_and_a_running_one_wait_for_the_running_one);
     tcase_add_test(tc,
@@ -479,7 +660,10 @@ static Suite *gather_suite(void)
 
     tc = loop_tcase("misuse");
     tcase_add_test(tc, gather_init_refuses_bad_arguments_and_changes_nothing);
+    tcase_add_test(tc, gather_init_takes_up_to_int_max_tasks);
     tcase_add_test(tc, a_bad_task_in_the_list_is_refused_and_links_nothing);
+    tcase_add_test(tc, a_bad_task_first_in_the_list_is_refused_and_links_nothing);
+    tcase_add_test(tc, awaiting_a_gather_not_ready_is_refused);
     tcase_add_test(tc, reinitialising_a_gather_being_awaited_is_refused);
     suite_add_tcase(s, tc);
     return s;

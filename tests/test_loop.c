@@ -147,6 +147,17 @@ START_TEST(init_refuses_a_null_loop_or_a_null_heap_with_capacity)
 }
 END_TEST
 
+START_TEST(run_once_on_a_null_or_uninitialised_loop_is_einval)
+{
+    static async_loop_t fresh;
+    static const async_loop_t zero;
+
+    ck_assert_int_eq(async_loop_run_once(NULL), ASYNC_EINVAL);
+    ck_assert_int_eq(async_loop_run_once(&fresh), ASYNC_EINVAL);
+    ck_assert_mem_eq(&fresh, &zero, sizeof fresh);
+}
+END_TEST
+
 START_TEST(reinit_with_live_tasks_is_refused_and_changes_nothing)
 {
     static async_timer_t *small[1];
@@ -482,6 +493,63 @@ static int deadlocker(async_loop_t *l, void *frame)
     trace("main:%s", async_strerror_name(ASYNC_RESULT));
     ASYNC_END;
 }
+
+/* Its cleanup section waits for an event nobody sets while the loop runs. */
+struct stubborn {
+    async_frame_t co;
+    async_event_t *ev;
+    int rc;
+};
+
+static int stubborn(async_loop_t *l, void *frame)
+{
+    struct stubborn *s = frame;
+    ASYNC_BEGIN(l, s);
+    AWAIT(async_sleep(l, ASYNC_FOREVER));
+    ASYNC_FINALLY;
+    trace("s:%s", res(ASYNC_RESULT));
+    AWAIT_TRY(s->rc, async_event_wait(l, s->ev));
+    trace("s:set %s", res(s->rc));
+    ASYNC_END;
+}
+
+struct leaver {
+    async_frame_t co;
+    async_event_t ev;
+    struct stubborn s;
+    async_task_t t;
+};
+
+static int leave_a_stubborn_task(async_loop_t *l, void *frame)
+{
+    struct leaver *m = frame;
+    ASYNC_BEGIN(l, m);
+    ck_assert_int_eq(async_event_init(&m->ev, l), 0);
+    m->s.ev = &m->ev;
+    ck_assert_int_eq(async_task_create(l, &m->t, stubborn, &m->s), 0);
+    AWAIT(async_sleep(l, 1));
+    ASYNC_RETURN(7);
+    ASYNC_END;
+}
+
+START_TEST(run_returns_when_a_leftover_cleanup_can_never_end)
+{
+    static struct leaver m;
+    static async_task_t task;
+
+    /* Once nothing can ever wake the leftover, run stops and returns
+     * main's result, leaving it registered. */
+    ck_assert_int_eq(async_loop_run(&loop, &task, leave_a_stubborn_task, &m),
+                     7);
+    ck_assert_str_eq(TRACE, "s:ECANCELED");
+    ck_assert_int_eq(async_task_state(&m.t), ASYNC_TASK_WAITING);
+    ck_assert_int_eq(async_loop_close(&loop), ASYNC_EBUSY);
+    ck_assert_int_eq(async_event_set(&m.ev), 0);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "s:ECANCELED s:set 0");
+    ck_assert_int_eq(async_task_result(&m.t), ASYNC_ECANCELED);
+}
+END_TEST
 
 START_TEST(run_reports_a_deadlock_and_leaves_the_loop_empty)
 {
@@ -821,6 +889,26 @@ START_TEST(a_port_clock_drives_time_instead_of_virtual_jumps)
 }
 END_TEST
 
+START_TEST(a_deadline_passed_by_up_to_half_the_tick_range_is_due)
+{
+    /* A loop may fall behind its clock. A deadline the clock has passed
+     * by ASYNC_FOREVER / 2 ticks is still due; one tick more and it would
+     * read as a deadline in the future (the tick range wraps). */
+    static struct fake_clock clock = {.now = 1000};
+    static const async_port_t port = {fake_now, fake_idle, NULL, &clock};
+    static struct sleeper s = {.name = "s", .ticks = 10};
+    static async_task_t t;
+
+    ck_assert_int_eq(async_loop_set_port(&loop, &port), 0);
+    ck_assert_int_eq(async_task_create(&loop, &t, sleeper, &s), 0);
+    ck_assert_int_eq(async_loop_run_once(&loop), 1);
+    clock.now = (async_tick_t)(1010u + ASYNC_FOREVER / 2u);
+    ck_assert_uint_eq(async_loop_next_timeout(&loop), 0);
+    ck_assert_int_eq(async_loop_run_once(&loop), 1);
+    ck_assert_int_eq(async_task_result(&t), 0);
+}
+END_TEST
+
 START_TEST(run_with_a_port_idles_until_each_deadline)
 {
     static struct fake_clock clock = {.now = 0, .late = 2};
@@ -887,6 +975,7 @@ static Suite *loop_suite(void)
 
     tc = loop_tcase("init");
     tcase_add_test(tc, init_refuses_a_null_loop_or_a_null_heap_with_capacity);
+    tcase_add_test(tc, run_once_on_a_null_or_uninitialised_loop_is_einval);
     tcase_add_test(tc, reinit_with_live_tasks_is_refused_and_changes_nothing);
     suite_add_tcase(s, tc);
 
@@ -895,6 +984,7 @@ static Suite *loop_suite(void)
     tcase_add_test(tc, run_cancels_and_finishes_tasks_left_pending_after_main);
     tcase_add_test(tc, run_runs_the_callbacks_left_queued_when_main_returns);
     tcase_add_test(tc, run_reports_a_deadlock_and_leaves_the_loop_empty);
+    tcase_add_test(tc, run_returns_when_a_leftover_cleanup_can_never_end);
     tcase_add_test(tc, run_cancels_tasks_created_by_the_cleanup_of_leftovers);
     tcase_add_test(tc, run_and_run_once_from_a_task_are_refused);
     tcase_add_test(tc, run_cancels_tasks_created_by_callbacks_of_leftovers);
@@ -910,6 +1000,7 @@ static Suite *loop_suite(void)
     tcase_add_test(tc, next_timeout_is_zero_when_ready_else_ticks_to_the_deadline_else_forever);
     tcase_add_test(tc, virtual_time_jumps_straight_to_the_next_deadline);
     tcase_add_test(tc, a_port_clock_drives_time_instead_of_virtual_jumps);
+    tcase_add_test(tc, a_deadline_passed_by_up_to_half_the_tick_range_is_due);
     tcase_add_test(tc, run_with_a_port_idles_until_each_deadline);
     tcase_add_test(tc, set_port_refuses_a_port_without_a_clock);
     tcase_add_test(tc, set_time_refuses_while_timers_are_pending);

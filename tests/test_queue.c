@@ -1511,6 +1511,40 @@ START_TEST(init_refuses_bad_arguments_and_changes_nothing)
 END_TEST
 
 
+START_TEST(init_accepts_a_capacity_of_int_max)
+{
+    /* The largest capacity the int queries can report. Nothing is put,
+     * so qbuf stands in for the storage. */
+    ck_assert_int_eq(async_queue_init(&q, &loop, qbuf, 1, (uint32_t)INT_MAX,
+                                      ASYNC_QUEUE_FIFO, NULL), 0);
+    ck_assert_int_eq(async_queue_capacity(&q), INT_MAX);
+    ck_assert_int_eq(async_queue_full(&q), 0);
+    ck_assert_int_eq(async_queue_init(&q, &loop, qbuf, 1,
+                                      (uint32_t)INT_MAX + 1u,
+                                      ASYNC_QUEUE_FIFO, NULL), ASYNC_EINVAL);
+    ck_assert_int_eq(async_queue_capacity(&q), INT_MAX);
+}
+END_TEST
+
+START_TEST(init_over_stale_memory_gives_an_empty_working_queue)
+{
+    /* Not a live queue, and full of junk: init relies on no field it does
+     * not set, so a queue initialised again after any use starts afresh. */
+    memset(&q, 0xA5, sizeof q);
+    open_queue(ASYNC_QUEUE_FIFO, 2);
+    ck_assert_int_eq(async_queue_size(&q), 0);
+    ck_assert_int_eq(async_queue_unfinished(&q), 0);
+    start_getter(0, 0, 0);
+    run_until_idle();
+    ck_assert_int_eq(put_now(4), 0);
+    ck_assert_int_eq(put_now(5), 0);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "g0:got4@0");
+    ck_assert_int_eq(take(), 5);
+    ck_assert_int_eq(async_queue_size(&q), 0);
+}
+END_TEST
+
 /* Waiters woken by a shutdown hold no promise: the queue may be
  * initialised again before they run, and they still report the shutdown
  * that woke them, taking and putting nothing in the new queue. */
@@ -2081,6 +2115,8 @@ static Suite *queue_suite(void)
 
     tc = loop_tcase("misuse");
     tcase_add_test(tc, init_refuses_bad_arguments_and_changes_nothing);
+    tcase_add_test(tc, init_accepts_a_capacity_of_int_max);
+    tcase_add_test(tc, init_over_stale_memory_gives_an_empty_working_queue);
     tcase_add_test(tc,
         init_of_a_queue_with_waiters_is_ebusy_and_changes_nothing);
     tcase_add_test(tc, init_while_a_woken_waiter_holds_a_promise_is_ebusy);

@@ -225,6 +225,44 @@ START_TEST(a_deadline_passing_during_a_childs_cleanup_keeps_its_value)
 }
 END_TEST
 
+/* Calls a child whose cleanup section holds back the deadline, then
+ * catches the expiry at its next await, and awaits once more. */
+struct catcher {
+    async_frame_t co;
+    struct child *inner;
+    int rc;
+};
+
+static int catcher(async_loop_t *l, void *frame)
+{
+    struct catcher *c = frame;
+    ASYNC_BEGIN(l, c);
+    AWAIT(async_call(l, child, c->inner));
+    AWAIT_TRY(c->rc, async_sleep(l, 3));
+    trace("K:%s@%u", res(c->rc), NOW);
+    AWAIT_TRY(c->rc, async_sleep(l, 2));
+    trace("K:%s@%u", res(c->rc), NOW);
+    ASYNC_RETURN(9);
+    ASYNC_END;
+}
+
+START_TEST(an_expiry_held_back_by_a_cleanup_section_is_delivered_once)
+{
+    static struct child c = {.name = "C", .ticks = 1, .fin_ticks = 10,
+                             .value = 7};
+    static struct catcher k = {.inner = &c};
+    static struct timed t = {.op = OP_CALL, .limit = 5, .fn = catcher,
+                             .arg = &k};
+    static async_task_t tt;
+    async_task_create(&loop, &tt, timed, &t);
+    run_until_idle();
+    /* The expiry at 5 waits for C's cleanup, lands at K's next await and
+     * is spent there: K's await after it sleeps, and K's value is kept. */
+    ck_assert_str_eq(TRACE, "C:start@0 C:woke 0@1 C:fin(7)@1 C:fin-end@11 "
+                            "K:ECANCELED@11 K:0@13 T:9@13");
+}
+END_TEST
+
 START_TEST(on_expiry_an_awaited_task_is_cancelled)
 {
     static struct child i = {.name = "I", .ticks = 100, .value = 7};
@@ -528,6 +566,58 @@ START_TEST(a_deadline_whose_op_never_suspended_leaves_no_trace)
     /* The later yield behaves as if there had been no deadline: a cancel
      * while it is ready is delivered there. */
     ck_assert_str_eq(TRACE, "Q:7 ready=1 cancel@0=1 Q:yield ECANCELED@0");
+}
+END_TEST
+
+/* A deadline (or, with `refused`, a NULL timeout) around a child that
+ * never suspends, then a sleep whose delay is counted each time the AWAIT
+ * evaluates it. */
+struct once {
+    async_frame_t co, child;
+    async_timeout_t to;
+    int refused, rc, evals;
+};
+
+static async_tick_t counted(struct once *o, async_tick_t ticks)
+{
+    o->evals++;
+    return ticks;
+}
+
+static int once(async_loop_t *l, void *frame)
+{
+    struct once *o = frame;
+    ASYNC_BEGIN(l, o);
+    AWAIT_TRY(o->rc, async_wait_for(l, o->refused ? NULL : &o->to, 10,
+                                    async_call(l, quick_child, &o->child)));
+    trace("O:%s", res(o->rc));
+    AWAIT_TRY(o->rc, async_sleep(l, counted(o, 5)));
+    trace("O:slept %s@%u evals=%d", res(o->rc), NOW, o->evals);
+    ASYNC_END;
+}
+
+START_TEST(a_deadline_whose_op_never_suspended_leaves_the_next_await_alone)
+{
+    static struct once o;
+    static async_task_t to;
+    o.refused = _i;
+    async_task_create(&loop, &to, once, &o);
+    run_until_idle();
+    /* A sleep is evaluated once, when it starts; its wake value is handed
+     * over, not found by evaluating it again. */
+    ck_assert_str_eq(TRACE, "O:7 O:slept 0@5 evals=1");
+}
+END_TEST
+
+START_TEST(wait_for_outside_a_task_is_enotask_and_arms_nothing)
+{
+    static async_timeout_t to;
+    static const async_timeout_t zero;
+    ck_assert_int_eq(async_wait_for(&loop, &to, 5, 0), ASYNC_ENOTASK);
+    ck_assert_int_eq(async_wait_for(&loop, &to, 5, ASYNC_WAIT), ASYNC_ENOTASK);
+    ck_assert_int_eq(async_wait_for(NULL, &to, 5, 0), ASYNC_ENOTASK);
+    ck_assert_mem_eq(&to, &zero, sizeof to);
+    ck_assert_uint_eq(async_loop_next_timeout(&loop), ASYNC_FOREVER);
 }
 END_TEST
 
@@ -1055,6 +1145,7 @@ static Suite *timeout_suite(void)
     tcase_add_test(tc, a_childs_cleanup_finishes_before_the_timeout_is_reported);
     tcase_add_test(tc, a_child_that_swallows_the_timeout_gives_its_value);
     tcase_add_test(tc, a_deadline_passing_during_a_childs_cleanup_keeps_its_value);
+    tcase_add_test(tc, an_expiry_held_back_by_a_cleanup_section_is_delivered_once);
     tcase_add_test(tc, on_expiry_an_awaited_task_is_cancelled);
     tcase_add_test(tc, on_expiry_a_gather_cancels_its_tasks_and_waits_for_them);
     tcase_add_test(tc, forever_never_times_out);
@@ -1069,6 +1160,8 @@ static Suite *timeout_suite(void)
     tcase_add_test(tc, a_task_that_caught_many_cancels_still_times_out);
     tcase_add_test(tc, a_yield_under_a_deadline_cancelled_while_ready_is_cancelled);
     tcase_add_test(tc, a_deadline_whose_op_never_suspended_leaves_no_trace);
+    tcase_add_loop_test(tc, a_deadline_whose_op_never_suspended_leaves_the_next_await_alone,
+                        0, 2);
     suite_add_tcase(s, tc);
 
     tc = loop_tcase("nesting");
@@ -1079,6 +1172,7 @@ static Suite *timeout_suite(void)
 
     tc = loop_tcase("bad arguments");
     tcase_add_test(tc, the_longest_delay_is_accepted);
+    tcase_add_test(tc, wait_for_outside_a_task_is_enotask_and_arms_nothing);
     tcase_add_test(tc, an_outside_cancel_while_a_refused_op_unwinds_is_delivered);
     tcase_add_test(tc, a_refused_deadline_around_an_op_done_at_once_keeps_its_result);
     tcase_add_test(tc, a_delay_too_long_unwinds_the_op_and_returns_erange);

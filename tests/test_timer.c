@@ -182,6 +182,45 @@ START_TEST(random_deadlines_and_cancellations_wake_in_deadline_then_start_order)
 }
 END_TEST
 
+START_TEST(a_timer_removed_from_the_middle_of_the_heap_leaves_the_rest_in_order)
+{
+    /* The heap is 4-ary (slot i's children are 4i+1..4i+4). A timer
+     * armed with a deadline no earlier than its parent slot's stays in
+     * the slot it is appended to, so these 39, armed in this order, lay
+     * the heap out slot by slot. Cancelling slot 8 (deadline 70) sinks
+     * the last timer (90) from there; slot 37 (deadline 20), just past
+     * slot 8's children (33..36) but under slot 9, must not be taken for
+     * one of them: it would land under slot 1 (deadline 50) and wake
+     * late. */
+    static const async_tick_t d[] = {
+        1,                                            /* 0 */
+        50, 2, 3, 4,                                  /* 1..4 */
+        60, 61, 62, 70, 5, 6, 7, 8,                   /* 5..12 */
+        9, 10, 11, 12, 13, 14, 15, 16,                /* 13..20 */
+        80, 81, 82, 83, 84, 85, 86, 87,               /* 21..28 */
+        88, 89, 91, 92, 100, 101, 102, 103,           /* 29..36 */
+        20, 90};                                      /* 37, 38 */
+    enum { N = sizeof d / sizeof d[0] };
+    static struct timed s[N];
+    static async_task_t t[N];
+    static char cancelled[N];
+    int i;
+
+    for (i = 0; i < N; i++) {
+        s[i].id = i;
+        s[i].delay = d[i]; /* after a yield (pre 0): all start in turn 2 */
+        ck_assert_int_eq(async_task_create(&loop, &t[i], timed, &s[i]), 0);
+    }
+    ck_assert_int_eq(async_loop_run_once(&loop), N);
+    ck_assert_int_eq(async_loop_run_once(&loop), N);
+    ck_assert_int_eq(async_task_cancel(&loop, &t[8]), 1);
+    cancelled[8] = 1;
+    run_until_idle();
+    ck_assert_int_eq(async_task_result(&t[8]), ASYNC_ECANCELED);
+    assert_wake_order(s, N, cancelled);
+}
+END_TEST
+
 /* Traces around a sleep(0), next to a plain yielder. */
 struct zero {
     async_frame_t co;
@@ -355,6 +394,42 @@ START_TEST(delays_beyond_max_delay_are_out_of_range)
 }
 END_TEST
 
+/* Ends at once; its cleanup section cancels its own task (held back until
+ * the section ends) and then sleeps ASYNC_MAX_DELAY. */
+struct patient {
+    async_frame_t co;
+    int cancel, rc;
+};
+
+static int patient(async_loop_t *l, void *frame)
+{
+    struct patient *p = frame;
+    ASYNC_BEGIN(l, p);
+    ASYNC_RETURN(0);
+    ASYNC_FINALLY;
+    p->cancel = async_task_cancel(l, async_current(l));
+    AWAIT_TRY(p->rc, async_sleep(l, ASYNC_MAX_DELAY));
+    ASYNC_END;
+}
+
+START_TEST(the_longest_delay_is_accepted_while_a_cancel_is_held_back)
+{
+    static struct patient p = {.rc = 1};
+    static async_task_t t;
+
+    ck_assert_int_eq(async_task_create(&loop, &t, patient, &p), 0);
+    ck_assert_int_eq(async_loop_run_once(&loop), 1);
+    ck_assert_int_eq(p.cancel, 1);
+    ck_assert_int_eq(async_task_state(&t), ASYNC_TASK_SLEEPING);
+    ck_assert_uint_eq(async_loop_next_timeout(&loop), ASYNC_MAX_DELAY);
+    ck_assert_int_eq(async_loop_run_once(&loop), 1);
+    ck_assert_uint_eq(async_loop_now(&loop), ASYNC_MAX_DELAY);
+    ck_assert_int_eq(p.rc, 0);
+    /* The held-back cancel is the task's outcome. */
+    ck_assert_int_eq(async_task_result(&t), ASYNC_ECANCELED);
+}
+END_TEST
+
 START_TEST(sleep_forever_waits_for_a_cancel_and_never_enters_the_heap)
 {
     static struct sleeper s = {.name = "s", .ticks = ASYNC_FOREVER};
@@ -440,6 +515,7 @@ static Suite *timer_suite(void)
     tcase_add_test(tc, sleep_wakes_at_now_plus_ticks);
     tcase_add_test(tc, equal_deadlines_wake_in_the_order_the_sleeps_started);
     tcase_add_test(tc, random_deadlines_and_cancellations_wake_in_deadline_then_start_order);
+    tcase_add_test(tc, a_timer_removed_from_the_middle_of_the_heap_leaves_the_rest_in_order);
     tcase_add_test(tc, sleep_zero_is_a_yield_and_uses_no_timer);
     tcase_add_test(tc, deadlines_armed_during_a_turn_fire_on_a_later_turn);
     tcase_add_test(tc, cancelling_a_sleeping_task_removes_its_timer_at_once);
@@ -447,6 +523,7 @@ static Suite *timer_suite(void)
 
     tc = loop_tcase("limits");
     tcase_add_test(tc, delays_beyond_max_delay_are_out_of_range);
+    tcase_add_test(tc, the_longest_delay_is_accepted_while_a_cancel_is_held_back);
     tcase_add_test(tc, sleep_forever_waits_for_a_cancel_and_never_enters_the_heap);
     tcase_add_test(tc, a_full_heap_refuses_a_sleep_with_enospc);
     tcase_add_test(tc, sleep_outside_a_task_is_refused);
