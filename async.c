@@ -664,7 +664,18 @@ int async_task_wait(async_loop_t *loop, async_task_t *other)
         return misuse(ASYNC_ESELF, "async_task_wait: a task awaits itself");
     if (other->state == ASYNC_TASK_DONE)
         return other->u.run.value;
-    return async__suspend(t, &other->waiters, ASYNC_TASK_AWAITING, 0);
+    t->u.wait.list = &other->waiters;
+    wl_push(&other->waiters, &t->u.wait);
+    t->state = ASYNC_TASK_AWAITING;
+    /* A request due here goes to the awaited task, as one arriving during
+     * the await would (asyncio cancels the awaited task); its outcome is
+     * ours. TF_PASSING closes a circle of tasks awaiting each other. */
+    if ((t->flags & (TF_CANCEL | TF_SCOPED)) && cancel_due(t)) {
+        t->flags |= TF_PASSING;
+        (void)cancel(loop, other, NULL);
+        t->flags &= (uint8_t)~TF_PASSING;
+    }
+    return ASYNC_WAIT;
 }
 
 /* Append cb to the loop's callback FIFO. */

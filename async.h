@@ -678,7 +678,10 @@ int async_task_create(async_loop_t *loop, async_task_t *task, async_fn *fn,
 int async_task_cancel(async_loop_t *loop, async_task_t *task);
 
 /* Await another task: its result or error. Any number of tasks may await
- * one task. Awaiting a finished task returns its result at once.
+ * one task. Awaiting a finished task returns its result at once. As in
+ * asyncio, a cancellation of the awaiter goes to the awaited task, also
+ * one already pending when the await begins; the awaiter gets its
+ * outcome.
  * Errors: ASYNC_EINVAL (NULL, never created), ASYNC_ESELF, ASYNC_ENOTASK. */
 int async_task_wait(async_loop_t *loop, async_task_t *other);
 

@@ -558,6 +558,55 @@ START_TEST(if_the_awaited_task_swallows_the_cancel_the_awaiter_gets_its_value)
 }
 END_TEST
 
+/* Cancels itself, then awaits another task: the request is pending when
+ * the await begins. */
+static int cancelled_awaiter(async_loop_t *l, void *frame)
+{
+    struct awaiter *w = frame;
+    ASYNC_BEGIN(l, w);
+    async_task_cancel(l, async_current(l));
+    trace("%s:wait@%u", w->name, NOW);
+    AWAIT_VALUE(w->got, async_task_wait(l, w->other));
+    trace("%s:got %s@%u", w->name, res(w->got), NOW);
+    ASYNC_RETURN(w->got);
+    ASYNC_FINALLY;
+    trace("%s:fin(%s)@%u", w->name, res(ASYNC_RESULT), NOW);
+    ASYNC_END;
+}
+
+/* As asyncio: a request pending when the await begins goes to the awaited
+ * task, like one arriving during the await; the awaiter gets its outcome. */
+START_TEST(a_cancel_pending_when_the_await_begins_goes_to_the_awaited_task)
+{
+    static struct worker i = {.name = "I", .ticks = 100, .value = 7};
+    static struct awaiter o = {.name = "O"};
+    static async_task_t ti, to;
+    o.other = &ti;
+    async_task_create(&loop, &ti, worker, &i);
+    async_task_create(&loop, &to, cancelled_awaiter, &o);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "I:start@0 O:wait@0 I:fin(ECANCELED)@0 "
+                            "O:fin(ECANCELED)@0");
+    ck_assert_int_eq(async_task_result(&ti), ASYNC_ECANCELED);
+    ck_assert_int_eq(async_task_result(&to), ASYNC_ECANCELED);
+}
+END_TEST
+
+START_TEST(a_cancel_pending_when_the_await_begins_can_be_swallowed_inside)
+{
+    static struct catcher i = {.name = "I", .value = 5};
+    static struct awaiter o = {.name = "O"};
+    static async_task_t ti, to;
+    o.other = &ti;
+    async_task_create(&loop, &ti, catcher, &i);
+    async_task_create(&loop, &to, cancelled_awaiter, &o);
+    run_until_idle();
+    ck_assert_str_eq(TRACE, "O:wait@0 I:caught ECANCELED@0 I:slept@3 "
+                            "I:fin(5)@3 O:got 5@3 O:fin(5)@3");
+    ck_assert_int_eq(async_task_result(&to), 5);
+}
+END_TEST
+
 START_TEST(an_awaiter_that_passed_a_cancel_on_can_be_cancelled_again)
 {
     static struct catcher i = {.name = "I", .value = 5};
@@ -957,6 +1006,8 @@ static Suite *cancel_suite(void)
                    cancelling_a_task_that_awaits_a_task_cancels_the_awaited_one);
     tcase_add_test(
         tc, if_the_awaited_task_swallows_the_cancel_the_awaiter_gets_its_value);
+    tcase_add_test(tc, a_cancel_pending_when_the_await_begins_goes_to_the_awaited_task);
+    tcase_add_test(tc, a_cancel_pending_when_the_await_begins_can_be_swallowed_inside);
     tcase_add_test(tc, an_awaiter_that_passed_a_cancel_on_can_be_cancelled_again);
     tcase_add_test(tc,
                    cancelling_a_gathering_task_cancels_the_unfinished_children);
