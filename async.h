@@ -908,7 +908,10 @@ typedef struct async_timeout {
  *
  * If op does not finish in time it is cancelled (a child coroutine runs its
  * cleanup) and then ASYNC_ETIMEDOUT is returned. A cancellation from outside
- * is reported as ASYNC_ECANCELED, never as a timeout. Refusals: NULL to
+ * is reported as ASYNC_ECANCELED, never as a timeout, with one exception
+ * that asyncio shares: a request already pending when op begins, which op
+ * passes on to a task or gather it awaits, followed by the deadline before
+ * they end, reads as ASYNC_ETIMEDOUT. Refusals: NULL to
  * (ASYNC_EINVAL), ticks > ASYNC_MAX_DELAY (ASYNC_ERANGE), a full timer
  * heap (ASYNC_ENOSPC), to armed by another task (ASYNC_EBUSY; to must be
  * zeroed, idle or this AWAIT's own); op, already suspended, is first
