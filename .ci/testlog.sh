@@ -20,6 +20,10 @@ PY
     failed=$((failed + 1))
   fi
   echo "$2 $1"
+  # A failure says why in the CI output too, not only in the log file.
+  if [ "$2" != OK ]; then
+    tail -n 25 "$3" | sed 's/^/    | /'
+  fi
 }
 
 # judge ID RC OUT ERR EXPECTED|- RES: record one run of an emulated

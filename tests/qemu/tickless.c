@@ -30,28 +30,38 @@
  *   - QEMU translates code the first time it runs, which takes host time:
  *     a warm-up pass with every delay divided by 5 runs each path first,
  *     unchecked;
- *   - a host stall longer than a tick while SysTick runs one-tick periods
- *     makes QEMU deliver two expiries as one interrupt (ticks are lost),
- *     and one inside the few instructions after the port restarts SysTick
- *     can let the restart's short first period expire twice (a tick too
- *     many; silicon runs those instructions in a few cycles).
- * Checks marked "timing" can fail that way: if one does, the measured
- * pass runs again, up to twelve times (each pass failed about half the
- * time on a busy 2-core CI machine), and the run passes if one pass
- * holds them all; every pass prints what it measured. The other checks
- * (the order of wake-ups, no post before its alarm, two alarm interrupts
+ *   - QEMU's SysTick and board timers do not agree to the tick over
+ *     long periods: a 500 ms SysTick period timed by the board timer,
+ *     with no library involved, measured 493 to 508 ms on a 2-core
+ *     virtual machine (its first interrupt 1.5 to 8 ms late), while
+ *     periods of a few ticks keep to the tick. Over a stretch the port
+ *     may so fall behind the board timer by DRIFT_PERCENT, allowed;
+ *   - a host stall inside the few instructions after the port restarts
+ *     SysTick can let the restart's short first period expire twice (a
+ *     tick too many; silicon runs those instructions in a few cycles).
+ * So the drift check catches a port that loses or gains a tick per
+ * restart (the sleepers' 30 ticks take four restarts), not one that
+ * loses a few cycles per restart; that needs silicon.
+ * Checks marked "timing" can still fail that way on a loaded host: if
+ * one does, the measured pass runs again, up to twelve times, and the
+ * run passes if one pass holds them all; every pass prints what it
+ * measured, and the end lists every timing check that failed. The
+ * other checks (the order of wake-ups, no wake-up before its deadline
+ * on the port's clock, no post before its alarm, two alarm interrupts
  * per pass, a clean loop) must hold in every pass. Tolerances: a wake-up
- * at its deadline or one tick later; the tick count within one tick of
- * the reference's whole ticks (the stamps fall between tick boundaries);
- * SysTick interrupt counts may include the tick boundary that falls
- * between a stamp and the start of an idle. -icount is no cure: with
- * sleep=off QEMU 7.2 loses SysTick expiries in WFI (20 one-tick
- * interrupts took 40 ms of emulated time), and with sleep=on stalls while
- * the guest runs stop leaking, stalls during WFI do not.
+ * at its deadline or one tick later; the tick count at most a tick
+ * ahead of the reference's whole ticks (the stamps fall between tick
+ * boundaries) and at most a tick plus DRIFT_PERCENT behind; SysTick
+ * interrupt counts a few above the ideal, far below one per tick.
+ * -icount is no cure: QEMU 7.2 with -icount (shift=auto or
+ * fixed, sleep=off) delivers a SysTick expiry that comes during WFI one
+ * period late, which costs a tick at every wake-up (fixed shift: the
+ * whole long period), and with sleep=on stalls during WFI still leak.
  * Nothing is printed while time is measured: semihosting takes host time.
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "async.h"
 #include "port/cortex-m.h"
@@ -136,6 +146,13 @@ static void alarm_ack(void)
 #endif
 
 #define REF_PER_TICK (REF_HZ / ASYNC_CORTEXM_TICK_HZ)
+/* How far, in percent of a stretch, the port may fall behind the board
+ * timer under QEMU (see the top of the file). */
+#define DRIFT_PERCENT 2
+/* SysTick interrupts allowed above the ideal count of a stretch: the
+ * tick boundaries at either end, and restarts that QEMU let expire
+ * twice. A port that ticks would take one per tick, hundreds here. */
+#define EXTRA_IRQS 4
 /* The longest SysTick period, in ticks, as the port works it out. */
 #define MAX_SPAN (0xFFFFFFu / (CORE_HZ / ASYNC_CORTEXM_TICK_HZ))
 
@@ -336,6 +353,13 @@ static int run_pass(struct pass *m, unsigned div)
 static int hard_failures; /* in any pass: the run fails */
 static int timing_failures; /* in this pass */
 
+/* Every timing check that failed in any pass, with how often: printed
+ * at the end, so that a failed run says why in its last lines. */
+static struct {
+    char what[96];
+    int times;
+} timing_failed[16];
+
 static void check(int ok, const char *what)
 {
     printf("check: %s: %s\n", what, ok ? "ok" : "FAILED");
@@ -344,8 +368,20 @@ static void check(int ok, const char *what)
 
 static void timing(int ok, const char *what)
 {
+    unsigned i;
     printf("timing: %s: %s\n", what, ok ? "ok" : "FAILED");
-    timing_failures += !ok;
+    if (ok)
+        return;
+    timing_failures++;
+    for (i = 0; i < sizeof timing_failed / sizeof timing_failed[0]; i++) {
+        if (!timing_failed[i].times)
+            snprintf(timing_failed[i].what, sizeof timing_failed[i].what,
+                     "%s", what);
+        if (strcmp(timing_failed[i].what, what) == 0) {
+            timing_failed[i].times++;
+            return;
+        }
+    }
 }
 
 static void report(const char *what, const struct span *s)
@@ -356,15 +392,19 @@ static void report(const char *what, const struct span *s)
 
 /* The port counts whole ticks at its boundaries and the stamps fall
  * between them: over a stretch it may show one tick more or less than
- * the reference's whole ticks, no more. Both are timing checks: a host
- * stall loses ticks (two expiries delivered as one interrupt), and one
- * inside the few instructions that follow a SysTick restart can let the
- * restart's first period expire twice, which silicon cannot do. */
+ * the reference's whole ticks, and under QEMU DRIFT_PERCENT fewer. Both
+ * are timing checks: a host stall inside the few instructions that
+ * follow a SysTick restart can let the restart's first period expire
+ * twice. */
 static void tracks(const char *part, const struct span *s)
 {
     static char what[80];
-    snprintf(what, sizeof what, "%s: within a tick of the reference", part);
-    timing(s->ticks <= s->ref_ticks + 1 && s->ticks >= s->ref_ticks - 1,
+    const long slack = s->ref_ticks * DRIFT_PERCENT / 100;
+    snprintf(what, sizeof what,
+             "%s: a tick ahead of the reference at most, 1+%ld behind",
+             part, slack);
+    timing(s->ticks <= s->ref_ticks + 1 &&
+               s->ticks >= s->ref_ticks - 1 - slack,
            what);
 }
 
@@ -375,7 +415,7 @@ static int between_ticks(long v, long lo, long hi)
 
 static void evaluate(const struct pass *m)
 {
-    int i, in_order = 1, on_time = 1;
+    int i, in_order = 1, not_early = 1, on_time = 1;
 
     for (i = 0; i < N_SLEEPERS; i++) {
         const struct sleeper *s = &m->sl[i];
@@ -385,22 +425,22 @@ static void evaluate(const struct pass *m)
         printf("sleeper %ld: woke %ld ticks after its start, %d. of %d\n",
                (long)s->ms, (long)s->woke, s->order, N_SLEEPERS);
         in_order &= s->order == rank;
-        on_time &= s->woke >= s->ms && s->woke <= s->ms + 1u;
+        not_early &= s->woke >= s->ms;
+        on_time &= s->woke <= s->ms + 1u;
     }
     check(in_order, "sleepers woke in deadline order");
+    check(not_early, "no sleeper woke before its deadline, by the port");
     timing(on_time, "each sleeper woke at its deadline (+1)");
     report("sleepers", &m->order);
-    timing(between_ticks(m->order.irqs, 4, 5),
-           "sleepers: one SysTick interrupt per wake-up (4, +1)");
+    timing(between_ticks(m->order.irqs, N_SLEEPERS, N_SLEEPERS + EXTRA_IRQS),
+           "sleepers: one SysTick interrupt per wake-up (4, up to +4)");
     tracks("sleepers", &m->order);
 
     report("sleep 500", &m->sleep);
-    timing(between_ticks(m->sleep.ticks, LONG_SLEEP, LONG_SLEEP + 1),
-           "sleep 500: 500 ticks passed (+1)");
-    /* One expiry; the tick boundaries just before the idle and just
-     * after the wake-up may add one each. */
-    timing(between_ticks(m->sleep.irqs, 1, 3),
-           "sleep 500: a handful of SysTick interrupts (1, up to 3)");
+    check(m->sleep.ticks >= LONG_SLEEP, "sleep 500: not early, by the port");
+    timing(m->sleep.ticks <= LONG_SLEEP + 1, "sleep 500: 500 ticks (+1)");
+    timing(between_ticks(m->sleep.irqs, 1, 1 + EXTRA_IRQS),
+           "sleep 500: a handful of SysTick interrupts (1, up to +4)");
     tracks("sleep 500", &m->sleep);
 
     /* When the alarm interrupt comes is the emulator's business: the
@@ -410,28 +450,30 @@ static void evaluate(const struct pass *m)
           "the post did not run before its alarm");
     timing(m->early_post.ref_ticks < EARLY_SLEEP - 1,
            "the post ran before the sleep's deadline, ending the idle");
-    /* The period would expire at 300; at most the tick boundary between
-     * the stamp and the start of the idle interrupts first. */
-    timing(m->early_post.irqs <= 1,
-           "no SysTick interrupt ended the idle before the post (<= 1)");
+    /* The period would expire at 300: only the tick boundary between the
+     * stamp and the start of the idle, and QEMU's extras, come first. */
+    timing(m->early_post.irqs <= EXTRA_IRQS,
+           "no SysTick interrupt ended the idle before the post (up to 4)");
     tracks("post", &m->early_post);
     report("sleep 300 with the post", &m->early_rest);
-    timing(between_ticks((long)m->late.woke, EARLY_SLEEP, EARLY_SLEEP + 1),
+    check(m->late.woke >= EARLY_SLEEP, "sleep 300: not early, by the port");
+    timing(m->late.woke <= EARLY_SLEEP + 1,
            "sleep 300 still woke at its deadline (+1)");
-    timing(between_ticks(m->early_rest.irqs, 1, 3),
-           "sleep 300: a handful of SysTick interrupts (1, up to 3)");
+    timing(between_ticks(m->early_rest.irqs, 1, 1 + EXTRA_IRQS),
+           "sleep 300: a handful of SysTick interrupts (1, up to +4)");
     tracks("sleep 300", &m->early_rest);
 
     report("idle forever, post at 1500", &m->forever);
     printf("longest SysTick period: %lu ticks\n", (unsigned long)MAX_SPAN);
     check(m->forever.ref_ticks >= FOREVER_ALARM - 1,
           "idle forever: the post did not run before its alarm");
-    /* One expiry per longest period until the post, plus the boundary
-     * before the idle. */
+    /* One expiry per longest period until the post. */
     timing(between_ticks(m->forever.irqs,
                          (long)(m->forever.ref_ticks / (long)MAX_SPAN),
-                         (long)(m->forever.ref_ticks / (long)MAX_SPAN) + 1),
-           "idle forever: one SysTick interrupt per longest period (+1)");
+                         (long)(m->forever.ref_ticks / (long)MAX_SPAN) +
+                             EXTRA_IRQS),
+           "idle forever: one SysTick interrupt per longest period (up to "
+           "+4)");
     tracks("idle forever", &m->forever);
 }
 
@@ -456,8 +498,14 @@ int main(void)
         evaluate(&m);
         passed = timing_failures == 0;
     }
-    if (!passed)
-        printf("timing checks failed in all %d passes\n", ATTEMPTS);
+    if (!passed) {
+        unsigned i;
+        printf("timing checks failed in all %d passes:\n", ATTEMPTS);
+        for (i = 0; i < sizeof timing_failed / sizeof timing_failed[0]; i++)
+            if (timing_failed[i].times)
+                printf("  %s: in %d passes\n", timing_failed[i].what,
+                       timing_failed[i].times);
+    }
     printf("tickless: %s\n", passed && !hard_failures ? "ok" : "FAILED");
     return passed && !hard_failures ? 0 : 1;
 }
