@@ -30,6 +30,8 @@
 #   task_done/join); the 15 largest functions on Cortex-M0+ and the bytes
 #   per feature by symbol; sizeof of every public object per target; the
 #   Cortex-M0+ budgets as PASS/MISS. A MISS is reported, not failed.
+#   cross/docs-current  docs/sizes.md quotes this report as it is, and it
+#                       and README.md quote its two budget figures.
 #
 # Exits non-zero if a check failed.
 set -uo pipefail
@@ -47,6 +49,7 @@ for tool in arm-none-eabi-gcc riscv64-unknown-elf-gcc python3; do
 done
 
 exec python3 - <<'PY'
+import difflib
 import json
 import os
 import re
@@ -683,6 +686,33 @@ say("=" * 72)
 
 with open(REPORT, "w") as f:
     f.write("\n".join(report_lines) + "\n")
+
+# The documents quote these figures; a figure no run printed is a defect,
+# so they must match this run's report.
+report = "\n".join(report_lines)
+with open("docs/sizes.md", encoding="utf-8") as f:
+    doc = f.read()
+quoted = re.search(r"## The report\n\n```\n(.*?)\n```", doc, re.S)
+stale = []
+if not quoted or quoted.group(1) != report:
+    stale.append("docs/sizes.md: the report differs from this run's:\n" +
+                 "".join(difflib.unified_diff(
+                     (quoted.group(1) if quoted else "").splitlines(True),
+                     report.splitlines(True), "docs/sizes.md", "this run")))
+mini_text = "?" if mini is None else "%d B" % mini
+with open("README.md", encoding="utf-8") as f:
+    readme = f.read()
+for path, text, want in (
+        ("docs/sizes.md", doc, "every feature on | %d B |" % lib_bytes),
+        ("docs/sizes.md", doc, "configured out, linked | %s |" % mini_text),
+        ("README.md", readme, "-Os | %d B with everything; %s for"
+         % (lib_bytes, mini_text))):
+    if want not in text:
+        stale.append("%s does not say: %s" % (path, want))
+record("cross/docs-current", not stale,
+       "\n".join(stale) + "\nregenerate: copy .ci/out/cross-report.txt "
+       "into docs/sizes.md and update the figures quoted above it\n"
+       if stale else "docs/sizes.md and README.md quote this run\n")
 log.close()
 shutil.rmtree(work, ignore_errors=True)
 print("cross: %d check(s) failed" % failed if failed
