@@ -172,11 +172,8 @@ static async_task_t *task_of_waiter(async_waiter_t *w)
 static void ready_push(async_loop_t *loop, async_task_t *t)
 {
     t->u.run.next = NULL;
-    if (loop->ready_tail)
-        loop->ready_tail->u.run.next = t;
-    else
-        loop->ready = t;
-    loop->ready_tail = t;
+    *loop->ready_link = t;
+    loop->ready_link = &t->u.run.next;
 }
 
 /* Make t ready with a wake value. t must be detached from any list. */
@@ -682,11 +679,8 @@ int async_task_wait(async_loop_t *loop, async_task_t *other)
 static void call_later(async_loop_t *loop, async_callback_t *cb)
 {
     cb->next = NULL;
-    if (loop->calls_tail)
-        loop->calls_tail->next = cb;
-    else
-        loop->calls = cb;
-    loop->calls_tail = cb;
+    *loop->calls_link = cb;
+    loop->calls_link = &cb->next;
 }
 
 /* ------------------------------------------------ claims and the posted stack
@@ -1379,8 +1373,10 @@ int async_loop_init(async_loop_t *loop, async_timer_t **heap,
         return misuse(ASYNC_EINVAL, "async_loop_init: bad argument");
     if (loop->tasks.next && registered(loop))
         return misuse(ASYNC_EBUSY, "async_loop_init: the loop is in use");
-    loop->ready = loop->ready_tail = NULL;
-    loop->calls = loop->calls_tail = NULL;
+    loop->ready = NULL;
+    loop->ready_link = &loop->ready;
+    loop->calls = NULL;
+    loop->calls_link = &loop->calls;
     loop->posted = NULL;
     loop->heap = heap;
     loop->heap_len = 0;
@@ -1536,7 +1532,8 @@ int async_loop_run_once(async_loop_t *loop)
      * list is taken whole, so whatever becomes ready meanwhile waits for
      * the next turn. */
     cb = loop->calls;
-    loop->calls = loop->calls_tail = NULL;
+    loop->calls = NULL;
+    loop->calls_link = &loop->calls;
     while (cb) {
         async_callback_t *next = cb->next;
         /* Released before the call, so a post that lands while it runs
@@ -1547,7 +1544,8 @@ int async_loop_run_once(async_loop_t *loop)
         cb = next;
     }
     t = loop->ready;
-    loop->ready = loop->ready_tail = NULL;
+    loop->ready = NULL;
+    loop->ready_link = &loop->ready;
     while (t) {
         async_task_t *next = t->u.run.next;
         run_task(loop, t);

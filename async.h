@@ -504,8 +504,10 @@ int async_callback_init(async_callback_t *cb, async_callback_fn *fn,
 
 /* The event loop. Zero it or let async_loop_init fill it. */
 struct async_loop {
-    async_task_t *ready, *ready_tail; /* private: FIFO of tasks to resume */
-    async_callback_t *calls, *calls_tail; /* private: FIFO of callbacks */
+    async_task_t *ready;              /* private: FIFO of tasks to resume */
+    async_task_t **ready_link;        /* private: where the next one goes */
+    async_callback_t *calls;          /* private: FIFO of callbacks */
+    async_callback_t **calls_link;    /* private: where the next one goes */
     async_callback_t *posted;         /* private: from ISRs/threads, LIFO */
     async_timer_t **heap;             /* private: min-heap, caller storage */
     uint32_t heap_len, heap_cap;      /* private */
@@ -1145,11 +1147,8 @@ static inline int async_yield(async_loop_t *loop)
     t->state = ASYNC_TASK_READY;
     t->u.run.value = 0;
     t->u.run.next = NULL;
-    if (loop->ready_tail)
-        loop->ready_tail->u.run.next = t;
-    else
-        loop->ready = t;
-    loop->ready_tail = t;
+    *loop->ready_link = t;
+    loop->ready_link = &t->u.run.next;
     return ASYNC_WAIT;
 }
 
