@@ -9,7 +9,8 @@
  * nothing. Every test ends with the loop empty and the pool joined.
  *
  * Functions that must stay running until the test says so wait on a gate
- * (a condition variable). No assertion depends on timing.
+ * (a condition variable). No assertion depends on timing: where a test
+ * needs a worker to have started, it waits for that, not for a delay.
  */
 #include "posix_harness.h"
 
@@ -454,7 +455,14 @@ START_TEST(a_job_no_worker_has_started_is_withdrawn)
 END_TEST
 
 /* wait_for around to_thread: the deadline passes while the function runs;
- * the await reports the timeout only once the function has returned. */
+ * the await reports the timeout only once the function has returned.
+ *
+ * "While the function runs" must not be left to the wall clock: a worker
+ * that has not taken the job 5 ms after the submit (a loaded machine, a
+ * sanitizer, a slow thread start) would see it withdrawn instead, and the
+ * test would report "returned:ASYNC_ETIMEDOUT open". So a second task,
+ * queued in the same turn right after the submitting one, holds that turn
+ * (no await, so no timer can fire) until the function has started. */
 struct deadline {
     async_frame_t co;
     async_job_t job;
@@ -495,11 +503,49 @@ static int deadline_main(async_loop_t *l, void *frame)
     ASYNC_END;
 }
 
+/* Runs in the submitting turn, after deadline_main: blocks the loop
+ * thread until a worker has taken the job and started the function. */
+struct hold_turn {
+    async_frame_t co;
+    struct gate *g;
+};
+
+static int hold_turn(async_loop_t *l, void *frame)
+{
+    struct hold_turn *h = frame;
+    ASYNC_BEGIN(l, h);
+    while (!LOAD(h->g->started))
+        sched_yield();
+    ASYNC_END;
+}
+
+struct await_one {
+    async_frame_t co;
+    async_task_t *t;
+    int rc;
+};
+
+static int await_one(async_loop_t *l, void *frame)
+{
+    struct await_one *a = frame;
+    ASYNC_BEGIN(l, a);
+    AWAIT_TRY(a->rc, async_task_wait(l, a->t));
+    ASYNC_RETURN(a->rc);
+    ASYNC_END;
+}
+
 START_TEST(a_timeout_around_to_thread_reports_after_the_function_returns)
 {
     static struct deadline d;
-    static async_task_t task;
-    ck_assert_int_eq(async_loop_run(&loop, &task, deadline_main, &d),
+    static struct hold_turn h;
+    static struct await_one a;
+    static async_task_t main_t, hold_t, task;
+    h.g = &d.g;
+    a.t = &main_t;
+    /* turn 1 runs main_t (it submits), then hold_t, then the run's task */
+    ck_assert_int_eq(async_task_create(&loop, &main_t, deadline_main, &d), 0);
+    ck_assert_int_eq(async_task_create(&loop, &hold_t, hold_turn, &h), 0);
+    ck_assert_int_eq(async_loop_run(&loop, &task, await_one, &a),
                      ASYNC_ETIMEDOUT);
     ck_assert_str_eq(TRACE, "open returned:ASYNC_ETIMEDOUT");
     ck_assert_int_eq(LOAD(d.g.finished), 1);
