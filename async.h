@@ -924,7 +924,12 @@ typedef struct async_timeout {
  * interrupt it; if op then returns a value, that value is returned.
  * Inside a cleanup section a deadline works the same: it cancels op, not
  * the section, and a cancellation from outside stays pending until the
- * section ends. */
+ * section ends. Where asyncio merges the requests that reach a task in
+ * one turn (deadlines of wait_fors in nested frames, or one and a cancel
+ * from elsewhere), each deadline's request here is delivered on its own:
+ * code that lets ASYNC_ECANCELED propagate sees the same in both, while
+ * code that catches it and awaits again is cancelled again at that await
+ * (tests/difftest/README.md). */
 int async_wait_for(async_loop_t *loop, async_timeout_t *to, async_tick_t ticks,
                    int op);
 #endif

@@ -1,0 +1,633 @@
+# SPDX-License-Identifier: MIT
+"""Random scenario generator for the differential test (run.py): one small
+program, emitted both as C against async.h (emit_c) and as Python asyncio
+on pyharness's virtual clock (emit_py). See README.md in this directory.
+
+A scenario (generate(seed, opts)) is plain data, JSON-able, which is what
+run.py --show and minimize.py print and --scenario reads back:
+
+    ntasks   tasks T0..Tn-1, created by main at tick 0
+    tops     the coroutine each task runs
+    coros    [{id, owner (task), steps, cleanup, ret}]; children have larger
+             ids than their parent. The coroutine logs each step, returns
+             ret, and with cleanup not None has a cleanup section
+             (ASYNC_FINALLY / finally) that logs ASYNC_RESULT and runs
+             the cleanup items.
+    main     main's steps after creating the tasks: ('sleep', n),
+             ('cancel', task)
+    waitfor  the tasks main awaits at the end; the others are left to
+             async_loop_run / asyncio.run to cancel
+
+Steps (mode: 'prop' returns any error; 'try' catches TIMEOUT and FAIL and
+goes on; 'swallow' also catches CANCELLED and goes on):
+    ('sleep', n)  ('yield',)  ('fail',)  ('cancel', task)
+    ('call', coro, mode)  ('wait', task, mode)  ('gather', tasks, all, mode)
+    ('wf', deadline, op, mode)          wait_for around op
+    ('loop', count, step)               step run count times
+ops, what a wait_for bounds: ('sleep', n), ('yield',), ('call', coro),
+    ('wait', task), ('gather', tasks, all), ('wf', deadline, op) (a second
+    wait_for in the same AWAIT)
+cleanup items: ('sleep', n), ('cancel', task), ('wait', task),
+    ('wf', deadline, ('sleep', n) | ('wait', task))
+
+Tasks only await (wait, gather) tasks created after their own, so there are
+no cycles. Deadlines are biased to equal the sleep they bound, so that
+expiry and completion fall on the same tick.
+"""
+import random
+
+MAXDEPTH = 3  # coroutine nesting: a task's coroutine, its child, grandchild
+
+
+class Gen:
+    # Generator options: probabilities, counts, and switches; profiles.json
+    # names sets of them.
+    DEFAULTS = dict(
+        cleanup=0.5,           # a coroutine has a cleanup section
+        cleanup_sleep=True,    # ... with 0-2 items (else empty)
+        max_steps=4,           # steps per coroutine: 1..max_steps
+        ntasks=(1, 4),         # tasks per scenario: a range
+        gather=True, cancel=True, waits=True,  # step kinds allowed
+        selfcancel=0.03,       # a cancel step cancels its own task
+        zero_deadline=0.0,     # a deadline may be 0 (see README: not used)
+        nested_wf=0.15,        # a wait_for's op is another wait_for
+        cleanup_wf=0.0,        # a cleanup item is a wait_for or a wait
+        wf_yield=0,            # weight of yield among a wait_for's ops
+        cleanup_cancel=0.0,    # a cleanup item cancels a task
+        leftover=0.0,          # main leaves a task unawaited
+        loop=0.0,              # a step runs 2-3 times in a loop
+        swallow=0.0,           # a step catches CANCELLED too (see step())
+        maxsleep=6,            # the longest sleep
+    )
+
+    def __init__(self, seed, opts=None):
+        self.r = random.Random(seed)
+        self.seed = seed
+        self.o = dict(self.DEFAULTS)
+        self.o.update(opts or {})
+        self.coros = []
+        # coroutine id -> whether a wait_for in a caller's frame bounds it
+        self.bounded = {}
+
+    def sleep_n(self):
+        r = self.r
+        return r.choice([0, 1, 1, 2, 2, 3, 3, 4, 5, self.o['maxsleep']])
+
+    def deadline(self, hint=None):
+        r = self.r
+        lo = 0 if r.random() < self.o['zero_deadline'] else 1
+        if hint is not None and r.random() < 0.5:
+            return max(lo, hint + r.choice([-1, 0, 0, 0, 1]))
+        return max(lo, r.choice([0, 1, 2, 2, 3, 3, 4, 5, 6, 8]))
+
+    def new_coro(self, owner, depth, want_wf=False, bounded=False):
+        """A coroutine of task owner at depth; want_wf: its first step is a
+        wait_for; bounded: a wait_for in a caller's frame bounds it."""
+        cid = len(self.coros)
+        c = dict(id=cid, owner=owner, steps=[], cleanup=None,
+                 ret=100 + cid)
+        self.coros.append(c)
+        self.bounded[cid] = bounded
+        r = self.r
+        n = r.randint(1, self.o['max_steps'])
+        for i in range(n):
+            s = self.step(c, depth, want_wf and i == 0)
+            loopable = s[0] in ('sleep', 'wf', 'call', 'wait', 'gather')
+            if self.o['loop'] and loopable and r.random() < self.o['loop']:
+                s = ('loop', r.randint(2, 3), s)
+            c['steps'].append(s)
+            if s[0] == 'fail':
+                break
+        if r.random() < self.o['cleanup']:
+            if self.o['cleanup_sleep']:
+                c['cleanup'] = [self.cleanup_step(c)
+                                for _ in range(r.randint(0, 2))]
+            else:
+                c['cleanup'] = []
+        return cid
+
+    def cleanup_step(self, c):
+        r = self.r
+        if self.ntasks > 1 and r.random() < self.o['cleanup_cancel']:
+            return ('cancel', r.randrange(self.ntasks))
+        if r.random() >= self.o['cleanup_wf']:
+            return ('sleep', self.sleep_n())
+        lt = self.later_tasks(c['owner'])
+        k = r.choice(['wf', 'wf', 'wait'] if lt else ['wf'])
+        if k == 'wait':
+            return ('wait', r.choice(lt))
+        if lt and r.random() < 0.4:
+            op = ('wait', r.choice(lt))
+            return ('wf', self.deadline(), op)
+        n = self.sleep_n()
+        return ('wf', self.deadline(n), ('sleep', n))
+
+    def later_tasks(self, owner):
+        return list(range(owner + 1, self.ntasks))
+
+    def op(self, c, depth, nest=True):
+        """What a wait_for step bounds."""
+        r = self.r
+        owner = c['owner']
+        if nest and r.random() < self.o['nested_wf']:
+            inner = self.op(c, depth, nest=False)
+            hint = inner[1] if inner[0] == 'sleep' else None
+            return ('wf', self.deadline(hint), inner)
+        ch = ['sleep'] * 3 + ['yield'] * self.o['wf_yield']
+        if depth < MAXDEPTH:
+            ch += ['call'] * 4
+        if self.o['waits'] and self.later_tasks(owner):
+            ch += ['wait'] * 2
+            if self.o['gather']:
+                ch += ['gather']
+        k = r.choice(ch)
+        if k == 'sleep':
+            return ('sleep', self.sleep_n())
+        if k == 'yield':
+            return ('yield',)
+        if k == 'call':
+            return ('call', self.new_coro(owner, depth + 1,
+                                          want_wf=r.random() < 0.6,
+                                          bounded=True))
+        if k == 'wait':
+            return ('wait', r.choice(self.later_tasks(owner)))
+        lt = self.later_tasks(owner)
+        ks = r.sample(lt, r.randint(1, min(3, len(lt))))
+        return ('gather', ks, r.random() < 0.5)
+
+    def step(self, c, depth, want_wf=False):
+        r = self.r
+        owner = c['owner']
+        if want_wf:
+            kind = 'wf'
+        else:
+            w = [('sleep', 3), ('wf', 3), ('yield', 0.5), ('fail', 0.3)]
+            if depth < MAXDEPTH:
+                w.append(('call', 1.5))
+            if self.o['waits'] and self.later_tasks(owner):
+                w.append(('wait', 1))
+                if self.o['gather']:
+                    w.append(('gather', 0.7))
+            if self.o['cancel'] and self.ntasks > 1:
+                w.append(('cancel', 1))
+            tot = sum(x[1] for x in w)
+            x = r.random() * tot
+            for kind, wt in w:
+                x -= wt
+                if x < 0:
+                    break
+        mode = r.choice(['prop', 'try'])
+        # 'swallow' only where no wait_for in a caller's frame bounds the
+        # coroutine. Requests that reach a task in one turn, a caller's
+        # deadline among them, are one CancelledError in asyncio, while
+        # async.h delivers them one per suspension (a deadline's request
+        # belongs to its frame): a difference only code that catches the
+        # cancellation and carries on can see (README.md). The random draw
+        # comes first, so that this changes no other choice.
+        if self.o['swallow'] and r.random() < self.o['swallow'] \
+                and not self.bounded[c['id']]:
+            mode = 'swallow'
+        if kind == 'sleep':
+            return ('sleep', self.sleep_n())
+        if kind == 'yield':
+            return ('yield',)
+        if kind == 'fail':
+            return ('fail',)
+        if kind == 'call':
+            return ('call', self.new_coro(owner, depth + 1,
+                                          want_wf=r.random() < 0.4,
+                                          bounded=self.bounded[c['id']]),
+                    mode)
+        if kind == 'wait':
+            return ('wait', r.choice(self.later_tasks(owner)), mode)
+        if kind == 'gather':
+            lt = self.later_tasks(owner)
+            ks = r.sample(lt, r.randint(1, min(3, len(lt))))
+            return ('gather', ks, r.random() < 0.5, mode)
+        if kind == 'cancel':
+            others = [k for k in range(self.ntasks) if k != owner]
+            if r.random() < self.o['selfcancel'] or not others:
+                return ('cancel', owner)
+            return ('cancel', r.choice(others))
+        # wf
+        op = self.op(c, depth)
+        hint = op[1] if op[0] == 'sleep' else None
+        return ('wf', self.deadline(hint), op, mode)
+
+    def scenario(self):
+        r = self.r
+        self.ntasks = r.randint(*self.o['ntasks'])
+        tops = [self.new_coro(i, 1) for i in range(self.ntasks)]
+        main = []
+        for _ in range(r.randint(0, 3)):
+            if self.o['cancel'] and r.random() < 0.6:
+                main.append(('sleep', r.choice([0, 1, 2, 3, 4, 5])))
+                main.append(('cancel', r.randrange(self.ntasks)))
+            else:
+                main.append(('sleep', self.sleep_n()))
+        waitfor = [i for i in range(self.ntasks)
+                   if r.random() >= self.o['leftover']]
+        return dict(seed=self.seed, ntasks=self.ntasks, coros=self.coros,
+                    tops=tops, main=main, waitfor=waitfor)
+
+
+def generate(seed, opts=None):
+    """The scenario for seed, with opts over Gen.DEFAULTS."""
+    return Gen(seed, opts).scenario()
+
+
+# ------------------------------------------------------------------ C
+# One scenario is a set of static functions and objects prefixed P (run.py
+# uses S<seed>), and P_run(), which runs it on a fresh loop and prints its
+# trace. A 'fail' step returns ASYNC_EINVAL. In a debug build the misuse
+# hook prints a MISUSE line, which Python never does.
+
+C_PRELUDE = r'''
+#include <stdio.h>
+#include <string.h>
+#include "async.h"
+#ifndef DT_BASE
+#define DT_BASE 0
+#endif
+static async_task_t *g_tasks, *g_main;
+static int g_n;
+#if ASYNC_CONFIG_DEBUG
+static void dt_hook(int code, const char *what)
+{
+    printf("MISUSE %s %s\n", async_strerror_name(code), what);
+}
+#define DT_HOOK() (async_debug_hook = dt_hook)
+#else
+#define DT_HOOK() ((void)0)
+#endif
+static const char *rcname(int rc, char *buf)
+{
+    if (rc >= 0) { sprintf(buf, "%d", rc); return buf; }
+    if (rc == ASYNC_ECANCELED) return "CANCELLED";
+    if (rc == ASYNC_ETIMEDOUT) return "TIMEOUT";
+    if (rc == ASYNC_EINVAL) return "FAIL";
+    return async_strerror_name(rc);
+}
+static void LOG(async_loop_t *loop, const char *what, int rc)
+{
+    async_task_t *t = async_current(loop);
+    /* ticks since the start, which is DT_BASE (near the wrap, say) */
+    async_tick_t now = async_loop_now(loop) - (async_tick_t)DT_BASE;
+    char nm[16], b[16];
+    if (t == g_main) strcpy(nm, "main");
+    else if (t >= g_tasks && t < g_tasks + g_n)
+        sprintf(nm, "T%d", (int)(t - g_tasks));
+    else strcpy(nm, "?");
+    printf("%u %s %s %s\n", (unsigned)now, nm, what, rcname(rc, b));
+}
+'''
+
+
+def c_op(P, st, idx, opnd):
+    """The C expression for an op of step number idx (its objects are
+    fields of the frame named after idx)."""
+    k = opnd[0]
+    if k == 'sleep':
+        return 'async_sleep(loop, %d)' % opnd[1]
+    if k == 'yield':
+        return 'async_yield(loop)'
+    if k == 'call':
+        return 'async_call(loop, %s_c%d, &f->k%d)' % (P, opnd[1], idx)
+    if k == 'wait':
+        return 'async_task_wait(loop, &%s_T[%d])' % (P, opnd[1])
+    if k == 'gather':
+        return 'async_gather(loop, &f->g%d, f->gt%d)' % (idx, idx)
+    if k == 'wf':
+        # the inner of two wait_fors in one AWAIT: timeout tb<idx>
+        return 'async_wait_for(loop, &f->tb%d, %d, %s)' % (
+            idx, opnd[1], c_op(P, st, idx, opnd[2]))
+    raise ValueError(k)
+
+
+def c_gather_init(P, idx, ks, all_):
+    out = ['async_gather_init(&f->g%d, f->gs%d, %d, %s);' %
+           (idx, idx, len(ks), 'ASYNC_GATHER_ALL' if all_ else '0')]
+    for j, k in enumerate(ks):
+        out.append('f->gt%d[%d] = &%s_T[%d];' % (idx, j, P, k))
+    return out
+
+
+def c_coro(P, c):
+    """(frame struct, function) of coroutine c."""
+    cid = c['id']
+    lab = 'c%d' % cid
+    fields = ['async_frame_t co;', 'int rc, crc;']
+    body = []
+    L = body.append
+    L('LOG(loop, "%s.enter", 0);' % lab)
+    for idx, s in enumerate(c['steps']):
+        lbl = '%s.s%d' % (lab, idx)
+        looped = s[0] == 'loop'
+        if looped:
+            fields.append('int i%d;' % idx)
+            L('for (f->i%d = 0; f->i%d < %d; f->i%d++) {'
+              % (idx, idx, s[1], idx))
+            s = s[2]
+        k = s[0]
+        if k == 'sleep':
+            L('AWAIT(async_sleep(loop, %d));' % s[1])
+            L('LOG(loop, "%s", 0);' % lbl)
+        elif k == 'yield':
+            L('AWAIT(async_yield(loop));')
+            L('LOG(loop, "%s", 0);' % lbl)
+        elif k == 'fail':
+            L('LOG(loop, "%s.fail", 0);' % lab)
+            L('ASYNC_RETURN(ASYNC_EINVAL);')
+        elif k == 'cancel':
+            L('f->rc = async_task_cancel(loop, &%s_T[%d]);' % (P, s[1]))
+            L('LOG(loop, "%s.cancel", f->rc);' % lbl)
+        else:
+            if k == 'wf':
+                d, opnd, mode = s[1], s[2], s[3]
+            elif k == 'call':
+                opnd, mode = ('call', s[1]), s[2]
+            elif k == 'wait':
+                opnd, mode = ('wait', s[1]), s[2]
+            elif k == 'gather':
+                opnd, mode = ('gather', s[1], s[2]), s[3]
+            if opnd[0] == 'wf':
+                fields.append('async_timeout_t tb%d;' % idx)
+                wrapped, opnd = opnd, opnd[2]
+            else:
+                wrapped = None
+            if opnd[0] == 'call':
+                fields.append('struct %s_c%d k%d;' % (P, opnd[1], idx))
+            if opnd[0] == 'gather':
+                n = len(opnd[1])
+                fields.append('async_gather_t g%d; async_gather_slot_t '
+                              'gs%d[%d]; async_task_t *gt%d[%d];'
+                              % (idx, idx, n, idx, n))
+                body.extend(c_gather_init(P, idx, opnd[1], opnd[2]))
+            if wrapped:
+                opnd = wrapped
+            expr = c_op(P, s, idx, opnd)
+            if k == 'wf':
+                fields.append('async_timeout_t to%d;' % idx)
+                expr = 'async_wait_for(loop, &f->to%d, %d, %s)' % (
+                    idx, d, expr)
+            L('AWAIT_TRY(f->rc, %s);' % expr)
+            if mode == 'prop':
+                L('if (f->rc < 0) ASYNC_RETURN(f->rc);')
+            elif mode == 'try':
+                L('if (f->rc == ASYNC_ECANCELED) ASYNC_RETURN(f->rc);')
+            L('LOG(loop, "%s", f->rc);' % lbl)
+            if opnd[0] == 'wf':
+                opnd = opnd[2]
+            if opnd[0] == 'gather' and opnd[2]:
+                L('if (f->rc >= 0) {')
+                for j in range(len(opnd[1])):
+                    L('    LOG(loop, "%s.g%d", '
+                      'async_gather_result(&f->g%d, %d));' % (lbl, j, idx, j))
+                L('}')
+        if looped:
+            L('}')
+        if k == 'fail':
+            break
+    else:
+        L('LOG(loop, "%s.ret", %d);' % (lab, c['ret']))
+        L('ASYNC_RETURN(%d);' % c['ret'])
+    if c['cleanup'] is not None:
+        L('ASYNC_FINALLY;')
+        L('LOG(loop, "%s.cleanup", ASYNC_RESULT);' % lab)
+        for j, cs in enumerate(c['cleanup']):
+            if cs[0] == 'cancel':
+                L('f->crc = async_task_cancel(loop, &%s_T[%d]);' % (P, cs[1]))
+                L('LOG(loop, "%s.cs%d.cancel", f->crc);' % (lab, j))
+                continue
+            if cs[0] == 'wf':
+                fields.append('async_timeout_t cto%d;' % j)
+                e = 'async_wait_for(loop, &f->cto%d, %d, %s)' % (
+                    j, cs[1], c_op(P, cs, None, cs[2]))
+            else:
+                e = c_op(P, cs, None, cs)
+            L('AWAIT_TRY(f->crc, %s);' % e)
+            L('LOG(loop, "%s.cs%d", f->crc);' % (lab, j))
+    struct = 'struct %s_c%d { %s };' % (P, cid, ' '.join(fields))
+    fn = ('static int %s_c%d(async_loop_t *loop, void *frame)\n{\n'
+          '    struct %s_c%d *f = frame;\n    ASYNC_BEGIN(loop, f);\n'
+          % (P, cid, P, cid))
+    fn += ''.join('    %s\n' % x for x in body)
+    fn += '    ASYNC_END;\n}\n'
+    return struct, fn
+
+
+def emit_c(scn, P):
+    """Scenario scn as C, its names prefixed P; P_run() runs it."""
+    out = []
+    coros = scn['coros']
+    for c in coros:
+        out.append('static int %s_c%d(async_loop_t *loop, void *frame);'
+                   % (P, c['id']))
+    n = scn['ntasks']
+    out.append('static async_task_t %s_T[%d], %s_M;' % (P, n, P))
+    structs, fns = [], []
+    for c in coros:
+        s, f = c_coro(P, c)
+        structs.append(s)
+        fns.append(f)
+    out.extend(reversed(structs))  # children have larger ids
+    out.extend(fns)
+    for i, t in enumerate(scn['tops']):
+        out.append('static struct %s_c%d %s_F%d;' % (P, t, P, i))
+    # main
+    out.append('struct %s_main { async_frame_t co; int rc; };' % P)
+    out.append('static struct %s_main %s_MF;' % (P, P))
+    m = ['static int %s_main(async_loop_t *loop, void *frame)\n{' % P,
+         '    struct %s_main *f = frame;' % P, '    ASYNC_BEGIN(loop, f);']
+    for i, t in enumerate(scn['tops']):
+        m.append('    async_task_create(loop, &%s_T[%d], %s_c%d, &%s_F%d);'
+                 % (P, i, P, t, P, i))
+    for j, s in enumerate(scn['main']):
+        if s[0] == 'sleep':
+            m.append('    AWAIT(async_sleep(loop, %d));' % s[1])
+        else:
+            m.append('    f->rc = async_task_cancel(loop, &%s_T[%d]);'
+                     % (P, s[1]))
+            m.append('    LOG(loop, "main.s%d.cancel", f->rc);' % j)
+    for i in scn.get('waitfor', range(n)):
+        m.append('    AWAIT_TRY(f->rc, async_task_wait(loop, &%s_T[%d]));'
+                 % (P, i))
+        m.append('    LOG(loop, "res.T%d", f->rc);' % i)
+    m.append('    ASYNC_END;\n}')
+    out.append('\n'.join(m))
+    out.append('''static void %(P)s_run(void)
+{
+    static async_loop_t loop;
+    static async_timer_t *heap[256];
+    char b[16];
+    int rc;
+    DT_HOOK();
+    async_loop_init(&loop, heap, 256);
+    async_loop_set_time(&loop, (async_tick_t)DT_BASE);
+    g_tasks = %(P)s_T; g_n = %(n)d; g_main = &%(P)s_M;
+    rc = async_loop_run(&loop, &%(P)s_M, %(P)s_main, &%(P)s_MF);
+    printf("main-result %%s\\n",
+           rc == ASYNC_EDEADLK ? "DEADLOCK" : rcname(rc, b));
+    for (rc = 0; rc < %(n)d; rc++)
+        printf("final T%%d %%s\\n", rc,
+               async_task_state(&%(P)s_T[rc]) == ASYNC_TASK_DONE
+               ? rcname(async_task_result(&%(P)s_T[rc]), b) : "NOTDONE");
+    printf("close %%s\\n", async_loop_close(&loop) == 0 ? "0" : "BUSY");
+}''' % dict(P=P, n=n))
+    return '\n'.join(out) + '\n'
+
+
+# ------------------------------------------------------------- Python
+# The same scenario against asyncio and pyharness (imported as H): build()
+# returns main, with the tasks in main.T. A cleanup section is a finally
+# block between H.enter_cleanup() and H.exit_cleanup(); a wait_for is
+# `async with H.Timeout(d)`; a 'fail' step raises H.Fail.
+
+def py_op(opnd):
+    k = opnd[0]
+    if k == 'sleep':
+        return 'asyncio.sleep(%d)' % opnd[1] if opnd[1] else 'H.sleep0()'
+    if k == 'yield':
+        return 'asyncio.sleep(0)'
+    if k == 'call':
+        return 'c%d()' % opnd[1]
+    if k == 'wait':
+        return 'T[%d]' % opnd[1]
+    if k == 'wf':
+        raise ValueError('wf handled by caller')
+    return 'H.gather(%s, return_exceptions=%s)' % (
+        ', '.join('T[%d]' % x for x in opnd[1]), bool(opnd[2]))
+
+
+def py_coro(c):
+    """Coroutine c as an async def."""
+    cid = c['id']
+    lab = 'c%d' % cid
+    B = []
+
+    def L(ind, s):
+        B.append('    ' * ind + s)
+    base0 = 2 if c['cleanup'] is not None else 1
+    for idx, s in enumerate(c['steps']):
+        lbl = '%s.s%d' % (lab, idx)
+        base = base0
+        if s[0] == 'loop':
+            L(base, 'for _i in range(%d):' % s[1])
+            base += 1
+            s = s[2]
+        k = s[0]
+        if k == 'sleep':
+            L(base, 'await %s' % py_op(s))
+            L(base, "log('%s', 0)" % lbl)
+        elif k == 'yield':
+            L(base, 'await asyncio.sleep(0)')
+            L(base, "log('%s', 0)" % lbl)
+        elif k == 'fail':
+            L(base, "log('%s.fail', 0)" % lab)
+            L(base, 'raise H.Fail()')
+        elif k == 'cancel':
+            L(base, "log('%s.cancel', int(T[%d].cancel()))" % (lbl, s[1]))
+        else:
+            if k == 'wf':
+                d, opnd, mode = s[1], s[2], s[3]
+            elif k == 'call':
+                opnd, mode = ('call', s[1]), s[2]
+            elif k == 'wait':
+                opnd, mode = ('wait', s[1]), s[2]
+            elif k == 'gather':
+                opnd, mode = ('gather', s[1], s[2]), s[3]
+            ind = base
+            if mode in ('try', 'swallow'):
+                L(ind, 'try:')
+                ind += 1
+            if k == 'wf':
+                inner = opnd[2] if opnd[0] == 'wf' else opnd
+                # (H.Timeout needs to know when op is a call: see there)
+                is_call = ', True' if inner[0] == 'call' else ''
+                L(ind, 'async with H.Timeout(%d%s):' % (d, is_call))
+                if opnd[0] == 'wf':
+                    ind += 1
+                    L(ind, 'async with H.Timeout(%d%s):' % (opnd[1], is_call))
+                    opnd = inner
+                L(ind + 1, 'v = await %s' % py_op(opnd))
+            else:
+                L(ind, 'v = await %s' % py_op(opnd))
+            if mode == 'try':
+                L(base, 'except (H.Fail, TimeoutError) as e:')
+                L(base + 1, 'v = e')
+            elif mode == 'swallow':
+                L(base, 'except (H.Fail, TimeoutError, '
+                  'asyncio.CancelledError) as e:')
+                L(base + 1, 'v = e')
+            if opnd[0] == 'gather':
+                L(base, "log('%s', 0 if isinstance(v, list) else v)" % lbl)
+                if opnd[2]:
+                    L(base, 'if isinstance(v, list):')
+                    for j in range(len(opnd[1])):
+                        L(base + 1, "log('%s.g%d', v[%d])" % (lbl, j, j))
+            else:
+                L(base, "log('%s', v)" % lbl)
+        if k == 'fail':
+            break
+    else:
+        base = base0
+        L(base, "log('%s.ret', %d)" % (lab, c['ret']))
+        if c['cleanup'] is not None:
+            L(base, '_res = %d' % c['ret'])
+        L(base, 'return %d' % c['ret'])
+    out = ['async def c%d():' % cid, "    log('%s.enter', 0)" % lab]
+    if c['cleanup'] is None:
+        return '\n'.join(out + B)
+    out += ['    _res = None', '    try:'] + B
+    # _res: what ASYNC_RESULT says in the cleanup section
+    out += ['    except BaseException as _e:', '        _res = _e',
+            '        raise', '    finally:', '        H.enter_cleanup()',
+            "        log('%s.cleanup', _res)" % lab]
+    for j, cs in enumerate(c['cleanup']):
+        if cs[0] == 'sleep':
+            out.append('        await %s' % py_op(cs))
+            out.append("        log('%s.cs%d', 0)" % (lab, j))
+            continue
+        if cs[0] == 'cancel':
+            out.append("        log('%s.cs%d.cancel', int(T[%d].cancel()))"
+                       % (lab, j, cs[1]))
+            continue
+        out.append('        try:')
+        if cs[0] == 'wf':
+            out.append('            async with H.Timeout(%d):' % cs[1])
+            out.append('                v = await %s' % py_op(cs[2]))
+        else:
+            out.append('            v = await %s' % py_op(cs))
+        out.append('        except BaseException as e:')
+        out.append('            v = e')
+        out.append("        log('%s.cs%d', v)" % (lab, j))
+    out.append('        H.exit_cleanup()')
+    return '\n'.join(out)
+
+
+def emit_py(scn):
+    """Scenario scn as Python: def build(), which returns main."""
+    out = ['def build():', '    T = [None] * %d' % scn['ntasks']]
+    for c in scn['coros']:
+        out.extend('    ' + x for x in py_coro(c).split('\n'))
+    out.append('    async def main():')
+    out.append('        loop = asyncio.get_running_loop()')
+    for i, t in enumerate(scn['tops']):
+        out.append("        T[%d] = loop.create_task(c%d(), name='T%d')"
+                   % (i, t, i))
+    for j, s in enumerate(scn['main']):
+        if s[0] == 'sleep':
+            out.append('        await %s' % py_op(s))
+        else:
+            out.append("        log('main.s%d.cancel', int(T[%d].cancel()))"
+                       % (j, s[1]))
+    for i in scn.get('waitfor', range(scn['ntasks'])):
+        out.append('        try:')
+        out.append('            v = await T[%d]' % i)
+        out.append('        except BaseException as e:')
+        out.append('            v = e')
+        out.append("        log('res.T%d', v)" % i)
+    out.append('        return 0')
+    out.append('    main.T = T')
+    out.append('    return main')
+    return '\n'.join(out) + '\n'
