@@ -17,6 +17,9 @@
 #   difftest/goto       fullloop, clang, -DASYNC_CONFIG_LC_GOTO=1
 #   difftest/debug      fullloop, -DASYNC_CONFIG_DEBUG=1 (a misuse report
 #                       from the library is a difference)
+#   difftest/queue      fullloop plus a shared FIFO queue (capacity 1-3),
+#                       an event, a lock and a semaphore (queue.c linked in)
+#   difftest/queue-wrap queue, 16-bit ticks, starting before the wrap
 # A case passes iff every seed of its range ran and agreed: a difference,
 # a crash, a sanitizer report, a hang, a build failure or no seed run at
 # all fails it. Its output says how many seeds ran and, for each failing
@@ -48,15 +51,17 @@ for tool in python3 gcc clang; do
 done
 
 # profile, first seed, seeds: disjoint ranges, so that the profiles that
-# share a generator see different scenarios. About 2.5 minutes in all on a
+# share a generator see different scenarios. About 3.5 minutes in all on a
 # two-core machine (the compiler is most of it).
 profiles="
-default  0     600
-fullloop 30000 400
-wrap32   40000 250
-tick16   50000 250
-goto     60000 400
-debug    70000 250
+default    0     600
+fullloop   30000 400
+wrap32     40000 250
+tick16     50000 250
+goto       60000 400
+debug      70000 250
+queue      90000 450
+queue-wrap 91000 250
 "
 
 while read -r name start count; do

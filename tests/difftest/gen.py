@@ -30,6 +30,16 @@ ops, what a wait_for bounds: ('sleep', n), ('yield',), ('call', coro),
 cleanup items: ('sleep', n), ('cancel', task), ('wait', task),
     ('wf', deadline, ('sleep', n) | ('wait', task))
 
+With the queue option (README.md), the scenario also has qcap (the
+queue's capacity) and semval (the semaphore's permits), main may have
+('evset',) steps, and there are steps on the shared objects:
+    ('q', op, mode)      an await on one, op one of ('get',), ('put', n),
+                         ('join',), ('evwait',), ('acq',) (the lock),
+                         ('sem',); these are also ops of wait_fors
+    ('putnw', n)  ('getnw',)  ('evset',)  ('evclear',)
+A coroutine with get, getnw, acq or sem steps has a cleanup section, which
+starts with one task_done per item got and the releases.
+
 Tasks only await (wait, gather) tasks created after their own, so there are
 no cycles. Deadlines are biased to equal the sleep they bound, so that
 expiry and completion fall on the same tick.
@@ -58,6 +68,9 @@ class Gen:
         loop=0.0,              # a step runs 2-3 times in a loop
         swallow=0.0,           # a step catches CANCELLED too (see step())
         maxsleep=6,            # the longest sleep
+        queue=0.0,             # weight of queue/event/lock/semaphore steps
+                               # (0: none, and no shared objects)
+        qcap=(1, 3),           # the queue's capacity: a range
     )
 
     def __init__(self, seed, opts=None):
@@ -68,6 +81,11 @@ class Gen:
         self.coros = []
         # coroutine id -> whether a wait_for in a caller's frame bounds it
         self.bounded = {}
+        # coroutine id -> whether it may still acquire the lock: not if it
+        # did already or a caller in its task may hold it (async.h: EBUSY,
+        # asyncio: a deadlock)
+        self.lock_ok = {}
+        self.nitems = 0  # put steps so far: items are numbered 1, 2, ...
 
     def sleep_n(self):
         r = self.r
@@ -80,19 +98,25 @@ class Gen:
             return max(lo, hint + r.choice([-1, 0, 0, 0, 1]))
         return max(lo, r.choice([0, 1, 2, 2, 3, 3, 4, 5, 6, 8]))
 
-    def new_coro(self, owner, depth, want_wf=False, bounded=False):
+    def new_coro(self, owner, depth, want_wf=False, bounded=False,
+                 lock_ok=True):
         """A coroutine of task owner at depth; want_wf: its first step is a
-        wait_for; bounded: a wait_for in a caller's frame bounds it."""
+        wait_for; bounded: a wait_for in a caller's frame bounds it;
+        lock_ok: it may acquire the lock."""
         cid = len(self.coros)
         c = dict(id=cid, owner=owner, steps=[], cleanup=None,
                  ret=100 + cid)
         self.coros.append(c)
         self.bounded[cid] = bounded
+        self.lock_ok[cid] = lock_ok
         r = self.r
         n = r.randint(1, self.o['max_steps'])
         for i in range(n):
             s = self.step(c, depth, want_wf and i == 0)
-            loopable = s[0] in ('sleep', 'wf', 'call', 'wait', 'gather')
+            # (not a queue or lock op: each item is put once, and the
+            # lock is acquired once)
+            loopable = s[0] in ('sleep', 'wf', 'call', 'wait', 'gather') \
+                and not (s[0] == 'wf' and sync_op(s[2]))
             if self.o['loop'] and loopable and r.random() < self.o['loop']:
                 s = ('loop', r.randint(2, 3), s)
             c['steps'].append(s)
@@ -104,6 +128,10 @@ class Gen:
                                 for _ in range(r.randint(0, 2))]
             else:
                 c['cleanup'] = []
+        if c['cleanup'] is None and holds(c):
+            # task_done and the releases go in the cleanup section, as in
+            # asyncio's try/finally
+            c['cleanup'] = []
         return cid
 
     def cleanup_step(self, c):
@@ -136,6 +164,8 @@ class Gen:
         ch = ['sleep'] * 3 + ['yield'] * self.o['wf_yield']
         if depth < MAXDEPTH:
             ch += ['call'] * 4
+        if self.o['queue']:
+            ch += ['sync'] * 5
         if self.o['waits'] and self.later_tasks(owner):
             ch += ['wait'] * 2
             if self.o['gather']:
@@ -148,12 +178,30 @@ class Gen:
         if k == 'call':
             return ('call', self.new_coro(owner, depth + 1,
                                           want_wf=r.random() < 0.6,
-                                          bounded=True))
+                                          bounded=True,
+                                          lock_ok=self.lock_ok[c['id']]))
+        if k == 'sync':
+            return self.sync_op(c)
         if k == 'wait':
             return ('wait', r.choice(self.later_tasks(owner)))
         lt = self.later_tasks(owner)
         ks = r.sample(lt, r.randint(1, min(3, len(lt))))
         return ('gather', ks, r.random() < 0.5)
+
+    def sync_op(self, c):
+        """An await on the queue, event, lock or semaphore."""
+        r = self.r
+        w = [('get', 4), ('put', 4), ('join', 1), ('evwait', 1.5),
+             ('sem', 1.5)]
+        if self.lock_ok[c['id']]:
+            w.append(('acq', 1.5))
+        k = pick(r, w)
+        if k == 'put':
+            self.nitems += 1
+            return ('put', self.nitems)
+        if k == 'acq':
+            self.lock_ok[c['id']] = False
+        return (k,)
 
     def step(self, c, depth, want_wf=False):
         r = self.r
@@ -162,6 +210,10 @@ class Gen:
             kind = 'wf'
         else:
             w = [('sleep', 3), ('wf', 3), ('yield', 0.5), ('fail', 0.3)]
+            q = self.o['queue']
+            if q:
+                w += [('q', 3 * q), ('putnw', q), ('getnw', q),
+                      ('evset', 0.5 * q), ('evclear', 0.2 * q)]
             if depth < MAXDEPTH:
                 w.append(('call', 1.5))
             if self.o['waits'] and self.later_tasks(owner):
@@ -170,12 +222,7 @@ class Gen:
                     w.append(('gather', 0.7))
             if self.o['cancel'] and self.ntasks > 1:
                 w.append(('cancel', 1))
-            tot = sum(x[1] for x in w)
-            x = r.random() * tot
-            for kind, wt in w:
-                x -= wt
-                if x < 0:
-                    break
+            kind = pick(r, w)
         mode = r.choice(['prop', 'try'])
         # 'swallow' only where no wait_for in a caller's frame bounds the
         # coroutine. Requests that reach a task in one turn, a caller's
@@ -196,8 +243,16 @@ class Gen:
         if kind == 'call':
             return ('call', self.new_coro(owner, depth + 1,
                                           want_wf=r.random() < 0.4,
-                                          bounded=self.bounded[c['id']]),
+                                          bounded=self.bounded[c['id']],
+                                          lock_ok=self.lock_ok[c['id']]),
                     mode)
+        if kind == 'q':
+            return ('q', self.sync_op(c), mode)
+        if kind == 'putnw':
+            self.nitems += 1
+            return ('putnw', self.nitems)
+        if kind in ('getnw', 'evset', 'evclear'):
+            return (kind,)
         if kind == 'wait':
             return ('wait', r.choice(self.later_tasks(owner)), mode)
         if kind == 'gather':
@@ -227,8 +282,70 @@ class Gen:
                 main.append(('sleep', self.sleep_n()))
         waitfor = [i for i in range(self.ntasks)
                    if r.random() >= self.o['leftover']]
-        return dict(seed=self.seed, ntasks=self.ntasks, coros=self.coros,
-                    tops=tops, main=main, waitfor=waitfor)
+        scn = dict(seed=self.seed, ntasks=self.ntasks, coros=self.coros,
+                   tops=tops, main=main, waitfor=waitfor)
+        if self.o['queue']:
+            # the shared objects; main may set the event after a sleep
+            scn['qcap'] = r.randint(*self.o['qcap'])
+            scn['semval'] = r.randint(1, 2)
+            for i in range(len(main)):
+                if main[i][0] == 'sleep' and r.random() < 0.3:
+                    main.insert(i + 1, ('evset',))
+                    break
+        return scn
+
+
+def pick(r, weighted):
+    """One of the (kind, weight) pairs' kinds, drawn by weight."""
+    x = r.random() * sum(wt for _, wt in weighted)
+    for kind, wt in weighted:
+        x -= wt
+        if x < 0:
+            break
+    return kind
+
+
+# Awaits on the shared objects (ops of ('q', op, mode) and of wait_fors):
+# ('get',), ('put', n), ('join',), ('evwait',), ('acq',) (the lock),
+# ('sem',). The others are steps of their own: ('putnw', n), ('getnw',),
+# ('evset',), ('evclear',).
+SYNC_OPS = ('get', 'put', 'join', 'evwait', 'acq', 'sem')
+
+
+def sync_op(opnd):
+    """The await on a shared object inside op (through nested wait_fors),
+    or None."""
+    while opnd[0] == 'wf':
+        opnd = opnd[2]
+    return opnd if opnd[0] in SYNC_OPS else None
+
+
+def step_op(s):
+    """The await on a shared object of step s, or None."""
+    if s[0] == 'loop':
+        s = s[2]
+    if s[0] == 'q':
+        return s[1]
+    if s[0] == 'wf':
+        return sync_op(s[2])
+    return None
+
+
+def holds(c):
+    """Whether coroutine c may get items or acquire the lock or a permit
+    (its cleanup section then marks them done and releases)."""
+    return any((step_op(s) or ('',))[0] in ('get', 'acq', 'sem')
+               or s[0] == 'getnw' for s in c['steps'])
+
+
+def op_suffix(opnd):
+    """What a step's label says about its await on a shared object."""
+    o = sync_op(opnd)
+    if o is None:
+        return ''
+    if o[0] == 'put':
+        return '.put%d' % o[1]
+    return '.' + o[0]
 
 
 def generate(seed, opts=None):
@@ -266,6 +383,8 @@ static const char *rcname(int rc, char *buf)
     if (rc == ASYNC_ECANCELED) return "CANCELLED";
     if (rc == ASYNC_ETIMEDOUT) return "TIMEOUT";
     if (rc == ASYNC_EINVAL) return "FAIL";
+    if (rc == ASYNC_EFULL) return "FULL";
+    if (rc == ASYNC_EEMPTY) return "EMPTY";
     return async_strerror_name(rc);
 }
 static void LOG(async_loop_t *loop, const char *what, int rc)
@@ -301,7 +420,29 @@ def c_op(P, st, idx, opnd):
         # the inner of two wait_fors in one AWAIT: timeout tb<idx>
         return 'async_wait_for(loop, &f->tb%d, %d, %s)' % (
             idx, opnd[1], c_op(P, st, idx, opnd[2]))
+    if k == 'get':
+        return 'async_queue_get(loop, &%s_q, &f->item)' % P
+    if k == 'put':
+        # (a compound literal: the item is copied when it is put)
+        return 'async_queue_put(loop, &%s_q, &(int){%d})' % (P, opnd[1])
+    if k == 'join':
+        return 'async_queue_join(loop, &%s_q)' % P
+    if k == 'evwait':
+        return 'async_event_wait(loop, &%s_ev)' % P
+    if k == 'acq':
+        return 'async_lock_acquire(loop, &%s_lk)' % P
+    if k == 'sem':
+        return 'async_semaphore_acquire(loop, &%s_sem)' % P
     raise ValueError(k)
+
+
+# After an await on a shared object, in C: count what the frame holds,
+# and log the item got as the step's result.
+C_AFTER = {
+    'get': 'if (f->rc >= 0) { f->got++; f->rc = f->item; }',
+    'acq': 'if (f->rc >= 0) f->held = 1;',
+    'sem': 'if (f->rc >= 0) f->sems++;',
+}
 
 
 def c_gather_init(P, idx, ks, all_):
@@ -319,6 +460,10 @@ def c_coro(P, c):
     fields = ['async_frame_t co;', 'int rc, crc;']
     body = []
     L = body.append
+    if holds(c):
+        # items got and not yet marked done, the lock, permits
+        fields.append('int item, got, held, sems;')
+        L('f->got = f->held = f->sems = 0;')
     L('LOG(loop, "%s.enter", 0);' % lab)
     for idx, s in enumerate(c['steps']):
         lbl = '%s.s%d' % (lab, idx)
@@ -341,9 +486,22 @@ def c_coro(P, c):
         elif k == 'cancel':
             L('f->rc = async_task_cancel(loop, &%s_T[%d]);' % (P, s[1]))
             L('LOG(loop, "%s.cancel", f->rc);' % lbl)
+        elif k == 'putnw':
+            L('f->rc = async_queue_put_nowait(&%s_q, &(int){%d});'
+              % (P, s[1]))
+            L('LOG(loop, "%s.putnw%d", f->rc);' % (lbl, s[1]))
+        elif k == 'getnw':
+            L('f->rc = async_queue_get_nowait(&%s_q, &f->item);' % P)
+            L(C_AFTER['get'])
+            L('LOG(loop, "%s.getnw", f->rc);' % lbl)
+        elif k in ('evset', 'evclear'):
+            L('f->rc = async_event_%s(&%s_ev);' % (k[2:], P))
+            L('LOG(loop, "%s.%s", f->rc);' % (lbl, k))
         else:
             if k == 'wf':
                 d, opnd, mode = s[1], s[2], s[3]
+            elif k == 'q':
+                opnd, mode = s[1], s[2]
             elif k == 'call':
                 opnd, mode = ('call', s[1]), s[2]
             elif k == 'wait':
@@ -371,11 +529,14 @@ def c_coro(P, c):
                 expr = 'async_wait_for(loop, &f->to%d, %d, %s)' % (
                     idx, d, expr)
             L('AWAIT_TRY(f->rc, %s);' % expr)
+            so = sync_op(opnd)
+            if so and so[0] in C_AFTER:
+                L(C_AFTER[so[0]])
             if mode == 'prop':
                 L('if (f->rc < 0) ASYNC_RETURN(f->rc);')
             elif mode == 'try':
                 L('if (f->rc == ASYNC_ECANCELED) ASYNC_RETURN(f->rc);')
-            L('LOG(loop, "%s", f->rc);' % lbl)
+            L('LOG(loop, "%s%s", f->rc);' % (lbl, op_suffix(opnd)))
             if opnd[0] == 'wf':
                 opnd = opnd[2]
             if opnd[0] == 'gather' and opnd[2]:
@@ -394,6 +555,24 @@ def c_coro(P, c):
     if c['cleanup'] is not None:
         L('ASYNC_FINALLY;')
         L('LOG(loop, "%s.cleanup", ASYNC_RESULT);' % lab)
+        if holds(c):
+            # one task_done per item got, then the releases: first, as
+            # they do not wait
+            L('while (f->got > 0) {')
+            L('    f->got--;')
+            L('    LOG(loop, "%s.done", async_queue_task_done(&%s_q));'
+              % (lab, P))
+            L('}')
+            L('if (f->held) {')
+            L('    f->held = 0;')
+            L('    LOG(loop, "%s.unlock", async_lock_release(loop, &%s_lk));'
+              % (lab, P))
+            L('}')
+            L('while (f->sems > 0) {')
+            L('    f->sems--;')
+            L('    LOG(loop, "%s.semrel", async_semaphore_release(&%s_sem));'
+              % (lab, P))
+            L('}')
         for j, cs in enumerate(c['cleanup']):
             if cs[0] == 'cancel':
                 L('f->crc = async_task_cancel(loop, &%s_T[%d]);' % (P, cs[1]))
@@ -416,6 +595,16 @@ def c_coro(P, c):
     return struct, fn
 
 
+# The shared objects of a scenario with a queue (capacity c), in P_run.
+SYNC_INIT = '''\
+    async_queue_init(&%(P)s_q, &loop, %(P)s_qbuf, sizeof(int), %(c)d,
+                     ASYNC_QUEUE_FIFO, NULL);
+    async_event_init(&%(P)s_ev, &loop);
+    async_lock_init(&%(P)s_lk, &loop);
+    async_semaphore_init(&%(P)s_sem, &loop, %(v)d);
+'''
+
+
 def emit_c(scn, P):
     """Scenario scn as C, its names prefixed P; P_run() runs it."""
     out = []
@@ -425,6 +614,12 @@ def emit_c(scn, P):
                    % (P, c['id']))
     n = scn['ntasks']
     out.append('static async_task_t %s_T[%d], %s_M;' % (P, n, P))
+    qcap = scn.get('qcap')
+    if qcap:
+        out.append('static async_queue_t %s_q; static int %s_qbuf[%d];'
+                   % (P, P, qcap))
+        out.append('static async_event_t %s_ev; static async_lock_t %s_lk; '
+                   'static async_semaphore_t %s_sem;' % (P, P, P))
     structs, fns = [], []
     for c in coros:
         s, f = c_coro(P, c)
@@ -445,6 +640,9 @@ def emit_c(scn, P):
     for j, s in enumerate(scn['main']):
         if s[0] == 'sleep':
             m.append('    AWAIT(async_sleep(loop, %d));' % s[1])
+        elif s[0] == 'evset':
+            m.append('    f->rc = async_event_set(&%s_ev);' % P)
+            m.append('    LOG(loop, "main.s%d.evset", f->rc);' % j)
         else:
             m.append('    f->rc = async_task_cancel(loop, &%s_T[%d]);'
                      % (P, s[1]))
@@ -464,7 +662,7 @@ def emit_c(scn, P):
     DT_HOOK();
     async_loop_init(&loop, heap, 256);
     async_loop_set_time(&loop, (async_tick_t)DT_BASE);
-    g_tasks = %(P)s_T; g_n = %(n)d; g_main = &%(P)s_M;
+%(init)s    g_tasks = %(P)s_T; g_n = %(n)d; g_main = &%(P)s_M;
     rc = async_loop_run(&loop, &%(P)s_M, %(P)s_main, &%(P)s_MF);
     printf("main-result %%s\\n",
            rc == ASYNC_EDEADLK ? "DEADLOCK" : rcname(rc, b));
@@ -473,7 +671,8 @@ def emit_c(scn, P):
                async_task_state(&%(P)s_T[rc]) == ASYNC_TASK_DONE
                ? rcname(async_task_result(&%(P)s_T[rc]), b) : "NOTDONE");
     printf("close %%s\\n", async_loop_close(&loop) == 0 ? "0" : "BUSY");
-}''' % dict(P=P, n=n))
+}''' % dict(P=P, n=n, init=SYNC_INIT % dict(P=P, c=qcap, v=scn['semval'])
+                if qcap else ''))
     return '\n'.join(out) + '\n'
 
 
@@ -495,8 +694,18 @@ def py_op(opnd):
         return 'T[%d]' % opnd[1]
     if k == 'wf':
         raise ValueError('wf handled by caller')
+    if k in PY_OPS:
+        return PY_OPS[k] % opnd[1:]
     return 'H.gather(%s, return_exceptions=%s)' % (
         ', '.join('T[%d]' % x for x in opnd[1]), bool(opnd[2]))
+
+
+PY_OPS = dict(get='Q.get()', put='Q.put(%d)', join='Q.join()',
+              evwait='EV.wait()', acq='LK.acquire()', sem='SEM.acquire()')
+# After an await on a shared object, in Python (as C_AFTER); acquire and
+# Event.wait return True where C returns 0.
+PY_AFTER = dict(get='got += 1', acq='held = 1; v = 0', sem='sems += 1; v = 0',
+                evwait='v = 0')
 
 
 def py_coro(c):
@@ -527,9 +736,26 @@ def py_coro(c):
             L(base, 'raise H.Fail()')
         elif k == 'cancel':
             L(base, "log('%s.cancel', int(T[%d].cancel()))" % (lbl, s[1]))
+        elif k == 'putnw':
+            L(base, 'try:')
+            L(base + 1, 'v = Q.put_nowait(%d)' % s[1])
+            L(base, 'except asyncio.QueueFull as e:')
+            L(base + 1, 'v = e')
+            L(base, "log('%s.putnw%d', v)" % (lbl, s[1]))
+        elif k == 'getnw':
+            L(base, 'try:')
+            L(base + 1, 'v = Q.get_nowait()')
+            L(base + 1, 'got += 1')
+            L(base, 'except asyncio.QueueEmpty as e:')
+            L(base + 1, 'v = e')
+            L(base, "log('%s.getnw', v)" % lbl)
+        elif k in ('evset', 'evclear'):
+            L(base, "log('%s.%s', EV.%s())" % (lbl, k, k[2:]))
         else:
             if k == 'wf':
                 d, opnd, mode = s[1], s[2], s[3]
+            elif k == 'q':
+                opnd, mode = s[1], s[2]
             elif k == 'call':
                 opnd, mode = ('call', s[1]), s[2]
             elif k == 'wait':
@@ -549,9 +775,10 @@ def py_coro(c):
                     ind += 1
                     L(ind, 'async with H.Timeout(%d%s):' % (opnd[1], is_call))
                     opnd = inner
-                L(ind + 1, 'v = await %s' % py_op(opnd))
-            else:
-                L(ind, 'v = await %s' % py_op(opnd))
+                ind += 1
+            L(ind, 'v = await %s' % py_op(opnd))
+            if opnd[0] in PY_AFTER:
+                L(ind, PY_AFTER[opnd[0]])
             if mode == 'try':
                 L(base, 'except (H.Fail, TimeoutError) as e:')
                 L(base + 1, 'v = e')
@@ -559,7 +786,9 @@ def py_coro(c):
                 L(base, 'except (H.Fail, TimeoutError, '
                   'asyncio.CancelledError) as e:')
                 L(base + 1, 'v = e')
-            if opnd[0] == 'gather':
+            if opnd[0] in SYNC_OPS:
+                L(base, "log('%s%s', v)" % (lbl, op_suffix(opnd)))
+            elif opnd[0] == 'gather':
                 L(base, "log('%s', 0 if isinstance(v, list) else v)" % lbl)
                 if opnd[2]:
                     L(base, 'if isinstance(v, list):')
@@ -576,6 +805,8 @@ def py_coro(c):
             L(base, '_res = %d' % c['ret'])
         L(base, 'return %d' % c['ret'])
     out = ['async def c%d():' % cid, "    log('%s.enter', 0)" % lab]
+    if holds(c):
+        out.insert(1, '    got = held = sems = 0')
     if c['cleanup'] is None:
         return '\n'.join(out + B)
     out += ['    _res = None', '    try:'] + B
@@ -583,6 +814,13 @@ def py_coro(c):
     out += ['    except BaseException as _e:', '        _res = _e',
             '        raise', '    finally:', '        H.enter_cleanup()',
             "        log('%s.cleanup', _res)" % lab]
+    if holds(c):
+        out += ['        for _ in range(got):',
+                "            log('%s.done', Q.task_done())" % lab,
+                '        if held:',
+                "            log('%s.unlock', LK.release())" % lab,
+                '        for _ in range(sems):',
+                "            log('%s.semrel', SEM.release())" % lab]
     for j, cs in enumerate(c['cleanup']):
         if cs[0] == 'sleep':
             out.append('        await %s' % py_op(cs))
@@ -608,6 +846,10 @@ def py_coro(c):
 def emit_py(scn):
     """Scenario scn as Python: def build(), which returns main."""
     out = ['def build():', '    T = [None] * %d' % scn['ntasks']]
+    if scn.get('qcap'):
+        out.append('    Q, EV = H.Queue(%d), asyncio.Event()' % scn['qcap'])
+        out.append('    LK, SEM = asyncio.Lock(), asyncio.Semaphore(%d)'
+                   % scn['semval'])
     for c in scn['coros']:
         out.extend('    ' + x for x in py_coro(c).split('\n'))
     out.append('    async def main():')
@@ -618,6 +860,8 @@ def emit_py(scn):
     for j, s in enumerate(scn['main']):
         if s[0] == 'sleep':
             out.append('        await %s' % py_op(s))
+        elif s[0] == 'evset':
+            out.append("        log('main.s%d.evset', EV.set())" % j)
         else:
             out.append("        log('main.s%d.cancel', int(T[%d].cancel()))"
                        % (j, s[1]))

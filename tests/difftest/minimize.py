@@ -57,7 +57,10 @@ def edits(scn):
                 yield with_step(cid, i, ('wf', s[2][1], s[2][2], s[3]))
             if s[0] == 'wf' and s[2][0] == 'call':
                 yield with_step(cid, i, ('call', s[2][1], s[3]))
-            if s[0] in ('wf', 'call', 'wait', 'gather') and s[-1] != 'prop':
+            if s[0] == 'wf' and s[2][0] in gen.SYNC_OPS:
+                yield with_step(cid, i, ('q', s[2], s[3]))
+            if s[0] in ('wf', 'call', 'wait', 'gather', 'q') \
+                    and s[-1] != 'prop':
                 yield with_step(cid, i, tuple(s[:-1]) + ('prop',))
             if s[0] == 'gather' and len(s[1]) > 1:
                 for j in range(len(s[1])):

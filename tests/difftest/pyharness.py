@@ -2,8 +2,8 @@
 """Python side of the differential test: asyncio (3.11) on a deterministic
 virtual clock, plus emulation of the ways async.h documents that it differs
 from asyncio, and nothing else. gen.emit_py writes programs against this
-module (H.Timeout, H.gather, H.sleep0, H.log, H.enter_cleanup/exit_cleanup)
-and run() runs one and returns its trace.
+module (H.Timeout, H.gather, H.sleep0, H.Queue, H.log,
+H.enter_cleanup/exit_cleanup) and run() runs one and returns its trace.
 
 Virtual clock: a selector whose select(timeout) advances loop time by
 `timeout` instead of blocking (time jumps to the next timer when idle).
@@ -34,6 +34,13 @@ turning it off):
      of loop turns.
   run()  leftover tasks are cancelled right after the turn in which main
      ended, as async_loop_run does (asyncio.run lets one more turn run).
+     When nothing can run before main ends (async_loop_run's
+     ASYNC_EDEADLK; asyncio would wait forever), every task left, main
+     first, is cancelled, as async_loop_run does.
+  Queue  asyncio.Queue with async.h's promises: an item (or room) that
+     arrives is promised to the oldest waiter, and neither *_nowait nor a
+     new get/put can take it first (asyncio lets them, and the woken
+     waiter waits again at the back).
 async_wait_for follows asyncio.timeout() (3.11; in place, no inner task),
 which Timeout below is, with the take-back above.
 """
@@ -52,6 +59,111 @@ class Deadlock(Exception):
 
 class Fail(Exception):
     """A 'fail' step: ASYNC_EINVAL returned in C."""
+
+
+class Queue(asyncio.Queue):
+    """asyncio.Queue (3.11), bounded, with the one difference async.h
+    documents (section 9, the cancellation contract):
+
+        "Waiting getters and putters are served first come, first served.
+        An arriving item (or room) is promised to the oldest waiter, and
+        *_nowait calls cannot take what is promised. A waiter that was
+        woken and then cancelled or timed out before it ran passes the
+        promise on."
+
+    asyncio wakes the oldest waiter too but promises nothing: until it
+    runs, get_nowait or a get that does not wait can take the item (and
+    put_nowait or put the room), and the waiter then waits again, last.
+    Here a woken waiter's future holds a promise: _items/_room count those
+    not yet taken, and the fast paths and *_nowait leave them alone (as
+    async_queue_get_nowait: "ASYNC_EEMPTY (nothing that is not promised to
+    a woken getter)"). Otherwise asyncio's code: a cancelled waiter leaves
+    its deque; one woken and then cancelled passes its promise on."""
+
+    def __init__(self, maxsize):
+        super().__init__(maxsize)
+        self._items = 0  # items promised to woken getters
+        self._room = 0   # room promised to woken putters
+
+    def _wake_first(self, waiters):
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return True
+        return False
+
+    def _offer_item(self):
+        if self.qsize() > self._items and self._wake_first(self._getters):
+            self._items += 1
+
+    def _offer_room(self):
+        if self.qsize() + self._room < self._maxsize \
+                and self._wake_first(self._putters):
+            self._room += 1
+
+    def _put_item(self, item):
+        self._put(item)
+        self._unfinished_tasks += 1
+        self._finished.clear()
+        self._offer_item()
+
+    def _get_item(self):
+        item = self._get()
+        self._offer_room()
+        return item
+
+    def put_nowait(self, item):
+        if self.qsize() + self._room >= self._maxsize:
+            raise asyncio.QueueFull
+        self._put_item(item)
+
+    def get_nowait(self):
+        if self.qsize() <= self._items:
+            raise asyncio.QueueEmpty
+        return self._get_item()
+
+    async def put(self, item):
+        if not self._putters and self.qsize() + self._room < self._maxsize:
+            return self._put_item(item)
+        putter = self._get_loop().create_future()
+        self._putters.append(putter)
+        try:
+            await putter
+        except BaseException:
+            putter.cancel()
+            if putter.cancelled():  # never woken
+                try:
+                    self._putters.remove(putter)
+                except ValueError:  # _wake_first dropped it already
+                    pass
+            else:  # woken, then cancelled: pass the room on
+                self._room -= 1
+                self._offer_room()
+            raise
+        self._room -= 1
+        self._put_item(item)
+
+    async def get(self):
+        if not self._getters and self.qsize() > self._items:
+            return self._get_item()
+        getter = self._get_loop().create_future()
+        self._getters.append(getter)
+        try:
+            await getter
+        except BaseException:
+            getter.cancel()
+            if getter.cancelled():
+                try:
+                    self._getters.remove(getter)
+                except ValueError:  # _wake_first dropped it already
+                    pass
+            else:
+                self._items -= 1
+                self._offer_item()
+            raise
+        self._items -= 1
+        return self._get_item()
 
 
 class VSelector(selectors.SelectSelector):
@@ -374,6 +486,10 @@ def name(v):
             return 'TIMEOUT'
         if isinstance(v, Fail):
             return 'FAIL'
+        if isinstance(v, asyncio.QueueFull):
+            return 'FULL'
+        if isinstance(v, asyncio.QueueEmpty):
+            return 'EMPTY'
         return 'EXC:' + type(v).__name__
     if v is None:
         return '0'
@@ -410,17 +526,24 @@ def run(main):
     loop._thread_id = threading.get_ident()
     try:
         t = loop.create_task(main(), name='main')
-        while not t.done():
-            loop._run_once()
-        OUT.append('main-result %s' % name(t.exception() or t.result()))
+        try:
+            while not t.done():
+                loop._run_once()
+            OUT.append('main-result %s' % name(t.exception() or t.result()))
+        except Deadlock:
+            # async_loop_run returns ASYNC_EDEADLK, after cancelling what
+            # is left (main among it) as below
+            OUT.append('main-result DEADLOCK')
         left = sorted((x for x in asyncio.all_tasks(loop) if not x.done()),
-                      key=lambda x: int(x.get_name()[1:]))
+                      key=lambda x: -1 if x is t else int(x.get_name()[1:]))
         for x in left:
             x.cancel()
         while any(not x.done() for x in left) or loop._ready:
             loop._run_once()
     except Deadlock:
-        OUT.append('DEADLOCK')
+        # a leftover's cleanup waits for what nothing can bring: run stops
+        # there (and close finds tasks left)
+        pass
     finally:
         events._set_running_loop(None)
         loop._thread_id = None

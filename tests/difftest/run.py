@@ -80,22 +80,25 @@ class Build:
         self._lib = None
 
     def lib(self):
-        """async.c compiled once; returns the object, or raises
-        CalledProcessError with the compiler's output."""
+        """async.c and queue.c compiled once; returns the objects, or
+        raises CalledProcessError with the compiler's output."""
         if self._lib is None:
-            obj = os.path.join(self.workdir, 'async%s.o'
-                               % ('' if self.san else '-nosan'))
-            subprocess.run([self.cc, '-std=c99', '-O1', '-g', '-I' + ROOT]
-                           + self.san + WARN + self.cflags
-                           + ['-c', os.path.join(ROOT, 'async.c'), '-o', obj],
-                           check=True, capture_output=True, text=True)
-            self._lib = obj
+            self._lib = []
+            for src in ('async', 'queue'):
+                obj = os.path.join(self.workdir, '%s%s.o'
+                                   % (src, '' if self.san else '-nosan'))
+                subprocess.run([self.cc, '-std=c99', '-O1', '-g',
+                                '-I' + ROOT] + self.san + WARN + self.cflags
+                               + ['-c', os.path.join(ROOT, src + '.c'),
+                                  '-o', obj],
+                               check=True, capture_output=True, text=True)
+                self._lib.append(obj)
         return self._lib
 
     def compile(self, c_path, exe):
         return subprocess.run([self.cc, '-std=c99', '-O0', '-g', '-I' + ROOT]
                               + self.san + WARN + self.cflags
-                              + [c_path, self.lib(), '-o', exe],
+                              + [c_path] + self.lib() + ['-o', exe],
                               capture_output=True, text=True)
 
 
