@@ -331,6 +331,21 @@ def step_op(s):
     return None
 
 
+def awaited(s):
+    """An awaiting step s as (deadline or None, operand, mode): what both
+    emitters need of it."""
+    k = s[0]
+    if k == 'wf':
+        return s[1], s[2], s[3]
+    if k == 'q':
+        return None, s[1], s[2]
+    if k == 'gather':
+        return None, ('gather', s[1], s[2]), s[3]
+    if k in ('call', 'wait'):
+        return None, (k, s[1]), s[2]
+    raise ValueError('not an awaiting step: %r' % (s,))
+
+
 def holds(c):
     """Whether coroutine c may get items or acquire the lock or a permit
     (its cleanup section then marks them done and releases)."""
@@ -498,16 +513,7 @@ def c_coro(P, c):
             L('f->rc = async_event_%s(&%s_ev);' % (k[2:], P))
             L('LOG(loop, "%s.%s", f->rc);' % (lbl, k))
         else:
-            if k == 'wf':
-                d, opnd, mode = s[1], s[2], s[3]
-            elif k == 'q':
-                opnd, mode = s[1], s[2]
-            elif k == 'call':
-                opnd, mode = ('call', s[1]), s[2]
-            elif k == 'wait':
-                opnd, mode = ('wait', s[1]), s[2]
-            elif k == 'gather':
-                opnd, mode = ('gather', s[1], s[2]), s[3]
+            d, opnd, mode = awaited(s)
             if opnd[0] == 'wf':
                 fields.append('async_timeout_t tb%d;' % idx)
                 wrapped, opnd = opnd, opnd[2]
@@ -752,16 +758,7 @@ def py_coro(c):
         elif k in ('evset', 'evclear'):
             L(base, "log('%s.%s', EV.%s())" % (lbl, k, k[2:]))
         else:
-            if k == 'wf':
-                d, opnd, mode = s[1], s[2], s[3]
-            elif k == 'q':
-                opnd, mode = s[1], s[2]
-            elif k == 'call':
-                opnd, mode = ('call', s[1]), s[2]
-            elif k == 'wait':
-                opnd, mode = ('wait', s[1]), s[2]
-            elif k == 'gather':
-                opnd, mode = ('gather', s[1], s[2]), s[3]
+            d, opnd, mode = awaited(s)
             ind = base
             if mode in ('try', 'swallow'):
                 L(ind, 'try:')
