@@ -818,8 +818,9 @@ enum { F_ZERO, F_PENDING, F_DONE };
 
 int async_future_init(async_future_t *fut, async_loop_t *loop)
 {
-    if (!fut || !loop)
-        return misuse(ASYNC_EINVAL, "async_future_init: NULL argument");
+    if (!fut || !loop || !loop->tasks.next)
+        return misuse(ASYNC_EINVAL, "async_future_init: NULL argument or "
+                                    "uninitialised loop");
     if (fut->state == F_PENDING && (fut->waiters || fut->callbacks))
         return misuse(ASYNC_EBUSY, "async_future_init: future is awaited");
     fut->waiters = NULL;
@@ -1435,8 +1436,9 @@ int async_callback_init(async_callback_t *cb, async_callback_fn *fn, void *arg)
 
 int async_call_soon(async_loop_t *loop, async_callback_t *cb)
 {
-    if (!loop || !cb || !cb->fn)
-        return misuse(ASYNC_EINVAL, "async_call_soon: bad argument");
+    if (!loop || !loop->tasks.next || !cb || !cb->fn)
+        return misuse(ASYNC_EINVAL, "async_call_soon: bad argument or "
+                                    "uninitialised loop");
     if (!claim(cb, CB_QUEUED))
         return misuse(ASYNC_EBUSY, "async_call_soon: callback already queued");
     call_later(loop, cb);
@@ -1448,7 +1450,7 @@ int async_post(async_loop_t *loop, async_callback_t *cb)
 {
     const async_port_t *port;
     uint32_t was;
-    if (!loop || !cb || !cb->fn)
+    if (!loop || !loop->tasks.next || !cb || !cb->fn)
         return ASYNC_EINVAL;
     /* Read first: once cb is in, the loop may run it, return from its run
      * and be gone (only the port must outlive the post). */

@@ -590,7 +590,8 @@ int async_loop_close(async_loop_t *loop);
 
 /* Queue cb (prepared by async_callback_init) to run on the loop's next
  * turn. Returns 0, ASYNC_EBUSY if it is already queued (by either call),
- * ASYNC_EINVAL. Loop thread only; from elsewhere use async_post. */
+ * ASYNC_EINVAL (NULL, or a loop not initialised yet: nothing is queued).
+ * Loop thread only; from elsewhere use async_post. */
 int async_call_soon(async_loop_t *loop, async_callback_t *cb);
 
 #if ASYNC_CONFIG_POST
@@ -599,9 +600,11 @@ int async_call_soon(async_loop_t *loop, async_callback_t *cb);
  * the callback will read before posting. Posting a callback that is still
  * queued coalesces: it runs once, after the post, so it sees the data. A
  * post is never lost. Posts run on the next turn after the callbacks
- * already queued with async_call_soon. Returns 0, ASYNC_EINVAL, or
- * ASYNC_EBUSY if cb is a done-callback of a pending future (it runs when
- * the future completes, not before; nothing is queued). Once cb is queued
+ * already queued with async_call_soon. Returns 0, ASYNC_EINVAL (NULL, or a
+ * loop not initialised yet, as when an interrupt comes before the
+ * firmware's async_loop_init: nothing is queued), or ASYNC_EBUSY if cb is
+ * a done-callback of a pending future (it runs when the future completes,
+ * not before; nothing is queued). Once cb is queued
  * the call touches only the loop's port (to wake it), so a loop that has
  * run cb may end and be freed while async_post returns; the port may not. */
 int async_post(async_loop_t *loop, async_callback_t *cb);
@@ -730,8 +733,9 @@ typedef struct async_future {
 } async_future_t;
 
 #if ASYNC_CONFIG_FUTURE
-/* Initialise fut on loop. Returns 0, ASYNC_EINVAL, or ASYNC_EBUSY if fut is
- * pending with waiters or callbacks. A done future's callbacks run on a
+/* Initialise fut on loop. Returns 0, ASYNC_EINVAL (NULL, or a loop not
+ * initialised yet), or ASYNC_EBUSY if fut is pending with waiters or
+ * callbacks. A done future's callbacks run on a
  * later turn and may read it: initialise it again only after they have
  * run (the future does not track them once handed to the loop). */
 int async_future_init(async_future_t *fut, async_loop_t *loop);

@@ -65,7 +65,13 @@ START_TEST(init_refuses_null)
 {
     ck_assert_int_eq(async_future_init(NULL, &loop), ASYNC_EINVAL);
     ck_assert_int_eq(async_future_init(&fut, NULL), ASYNC_EINVAL);
-    /* The refused init left fut untouched: still never initialised. */
+    {
+        /* A loop not initialised yet: its set would have nowhere to queue
+         * the done-callbacks. */
+        static async_loop_t zeroed;
+        ck_assert_int_eq(async_future_init(&fut, &zeroed), ASYNC_EINVAL);
+    }
+    /* The refused inits left fut untouched: still never initialised. */
     ck_assert_int_eq(async_future_done(&fut), ASYNC_EINVAL);
     ck_assert_int_eq(async_future_init(&fut, &loop), 0);
     ck_assert_int_eq(async_future_done(&fut), 0);
