@@ -1450,7 +1450,9 @@ int async_post(async_loop_t *loop, async_callback_t *cb)
 {
     const async_port_t *port;
     uint32_t was;
-    if (!loop || !loop->tasks.next || !cb || !cb->fn)
+    /* Nothing the loop thread writes may be read here: no check that the
+     * loop is initialised (its task list changes as tasks come and go). */
+    if (!loop || !cb || !cb->fn)
         return ASYNC_EINVAL;
     /* Read first: once cb is in, the loop may run it, return from its run
      * and be gone (only the port must outlive the post). */

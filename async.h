@@ -600,11 +600,12 @@ int async_call_soon(async_loop_t *loop, async_callback_t *cb);
  * the callback will read before posting. Posting a callback that is still
  * queued coalesces: it runs once, after the post, so it sees the data. A
  * post is never lost. Posts run on the next turn after the callbacks
- * already queued with async_call_soon. Returns 0, ASYNC_EINVAL (NULL, or a
- * loop not initialised yet, as when an interrupt comes before the
- * firmware's async_loop_init: nothing is queued), or ASYNC_EBUSY if cb is
- * a done-callback of a pending future (it runs when the future completes,
- * not before; nothing is queued). Once cb is queued
+ * already queued with async_call_soon. Returns 0, ASYNC_EINVAL, or
+ * ASYNC_EBUSY if cb is a done-callback of a pending future (it runs when
+ * the future completes, not before; nothing is queued). Post only to an
+ * initialised loop: async_loop_init drops what was posted before it (such
+ * a callback stays claimed and never runs), so enable the interrupts that
+ * post only after it. Once cb is queued
  * the call touches only the loop's port (to wake it), so a loop that has
  * run cb may end and be freed while async_post returns; the port may not. */
 int async_post(async_loop_t *loop, async_callback_t *cb);
