@@ -67,32 +67,27 @@ queue-wrap 91000 250
 while read -r name start count; do
   [ -n "$name" ] || continue
   count=${DIFFTEST_COUNT:-$count}
-  res=$work/$name.txt
+  o=$work/$name.out
   t0=$SECONDS
   timeout -k 10 "$timeout_s" python3 tests/difftest/run.py \
     --profile "$name" --start "$start" --count "$count" -j "$jobs" \
-    </dev/null >"$res" 2>&1
+    </dev/null >"$o" 2>&1
   rc=$?
   secs=$((SECONDS - t0))
   # run.py's last line: "difftest NAME: N seeds run, N failing[, N not run]"
-  ran=$(sed -n "s/^difftest $name: \([0-9]*\) seeds run.*/\1/p" "$res" |
+  ran=$(sed -n "s/^difftest $name: \([0-9]*\) seeds run.*/\1/p" "$o" |
     tail -1)
   summary="difftest/$name: ${ran:-no} of $count seeds"
   summary="$summary ($start..$((start + count - 1))) run in $secs s"
-  echo "$summary" >>"$res"
+  echo "$summary" >>"$o"
   echo "$summary"
-  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-    echo "timed out after $timeout_s s" >>"$res"
-    record "difftest/$name" FAIL "$res"
-  elif [ "$rc" -ne 0 ]; then
-    echo "exit status $rc" >>"$res"
-    record "difftest/$name" FAIL "$res"
-  elif [ "${ran:-0}" -eq 0 ] || [ "$ran" -ne "$count" ]; then
-    echo "--- not every seed ran" >>"$res"
-    record "difftest/$name" FAIL "$res"
-  else
-    record "difftest/$name" OK "$res"
+  # A clean exit that ran no seed, or not all of them, is a failure too.
+  if [ "$rc" -eq 0 ] && { [ "${ran:-0}" -eq 0 ] || [ "$ran" -ne "$count" ]; }
+  then
+    echo "--- not every seed ran" >>"$o"
+    rc=1
   fi
+  judge "difftest/$name" "$rc" "$o" /dev/null - "$work/$name.txt"
 done <<<"$profiles"
 
 echo "difftest: $passed passed, $failed failed"
